@@ -1,0 +1,207 @@
+"""`AsyncTargetClient`: the one implementation of the SDK's calls."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from contextlib import AsyncExitStack
+from types import TracebackType
+from typing import Any
+
+import anyio
+import anyio.abc
+import attrs
+
+from . import _serde
+from ._attributes import AttributesProvider
+from ._config import TargetConfig, parse_config
+from ._cookies import LOCATION_HINT_COOKIE, TARGET_COOKIE, visitor_cookie_name
+from ._delivery import (
+    PreparedRequest,
+    TargetDeliveryResponse,
+    build_envelope,
+    prepare_request,
+)
+from ._events import EventEmitter
+from ._exceptions import ClientStateError, TargetValidationError
+from ._options import CallOptions, parse_call_options
+from ._transport import DeliveryTransport
+from .models import DecisioningMethod
+
+__all__ = ["AsyncTargetClient"]
+
+
+class _State(enum.Enum):
+    UNOPENED = 1
+    OPENED = 2
+    CLOSED = 3
+
+
+class AsyncTargetClient:
+    """Asynchronous Adobe Target client.
+
+    Create it with `AsyncTargetClient.create(options)` and use it as an async context
+    manager so its connection pool and background work are closed cleanly::
+
+        async with AsyncTargetClient.create({"client": "acme", "organization_id": "...@AdobeOrg"}) as client:
+            result = await client.get_offers({"request": DeliveryRequest(execute=...)})
+
+    Server-side calls also work on a client that was never entered (it opens lazily,
+    like `httpx.AsyncClient`); close it with `await client.aclose()`.
+    """
+
+    TARGET_COOKIE_NAME = TARGET_COOKIE
+    LOCATION_HINT_COOKIE_NAME = LOCATION_HINT_COOKIE
+
+    def __init__(self, config: TargetConfig) -> None:
+        self._config = config
+        self._state = _State.UNOPENED
+        self._transport = DeliveryTransport(config)
+        self._events = EventEmitter(config.events, config.logger)
+        self._exit_stack: AsyncExitStack | None = None
+        self._task_group: anyio.abc.TaskGroup | None = None
+
+    @classmethod
+    def create(cls, options: Mapping[str, Any] | None = None, /, **kwargs: Any) -> AsyncTargetClient:
+        """Build a client from the official SDK's option mapping and/or keyword arguments.
+
+        Raises `TargetConfigError` naming the first missing, unknown or mistyped option.
+        """
+        merged = {**(options or {}), **kwargs} if kwargs or options is not None else None
+        return cls(parse_config(merged))
+
+    @staticmethod
+    def get_visitor_cookie_name(organization_id: str) -> str:
+        """Name of the `AMCV_` (Experience Cloud visitor) cookie for an organization."""
+        return visitor_cookie_name(organization_id)
+
+    @property
+    def config(self) -> TargetConfig:
+        return self._config
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    async def __aenter__(self) -> AsyncTargetClient:
+        if self._state is _State.CLOSED:
+            raise ClientStateError("Cannot reopen a client instance, once it has been closed.")
+        if self._exit_stack is not None:
+            raise ClientStateError("Cannot open a client instance more than once.")
+        stack = AsyncExitStack()
+        await stack.__aenter__()
+        self._exit_stack = stack
+        self._task_group = await stack.enter_async_context(anyio.create_task_group())
+        await self._open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+        stack, self._exit_stack = self._exit_stack, None
+        if stack is not None:
+            await stack.__aexit__(exc_type, exc, tb)
+
+    async def _open(self) -> None:
+        if self._state is _State.UNOPENED:
+            self._state = _State.OPENED
+            await self._events.emit("client_ready")
+
+    async def aclose(self) -> None:
+        """Stop background work and close the connection pool. Safe to call twice."""
+        if self._state is _State.CLOSED:
+            return
+        self._state = _State.CLOSED
+        if self._task_group is not None:
+            self._task_group.cancel_scope.cancel()
+        await self._transport.aclose()
+
+    def _check_open(self) -> None:
+        if self._state is _State.CLOSED:
+            raise ClientStateError("The client is closed; create a new one")
+
+    # -- calls -------------------------------------------------------------------------
+
+    async def get_offers(self, options: Mapping[str, Any] | None = None, /, **kwargs: Any) -> TargetDeliveryResponse:
+        """Fetch offers (decide) for the mboxes, pageLoad and views of a `DeliveryRequest`.
+
+        Options: `request` (required), `target_cookie`, `target_location_hint`,
+        `session_id`, `customer_ids`, `consumer_id`, `decisioning_method`, `timeout` (ms).
+        """
+        call = parse_call_options(options, kwargs)
+        if call.request is None:
+            raise TargetValidationError("Request object of type DeliveryRequest is required")
+        return await self._get_offers(call)
+
+    async def get_attributes(
+        self,
+        mbox_names: Sequence[str],
+        options: Mapping[str, Any] | None = None,
+        /,
+        **kwargs: Any,
+    ) -> AttributesProvider:
+        """Fetch the JSON offers of `mbox_names` and read them as attributes.
+
+        Mboxes not already in the request are added to `execute`. The other options
+        (cookie, session, ...) are used as given, also when there is no `request`.
+        """
+        if isinstance(mbox_names, str) or not all(isinstance(n, str) and n for n in mbox_names):
+            raise TargetValidationError("mbox_names must be a list of non-empty mbox names")
+        call = parse_call_options(options, kwargs)
+        body = _request_body(call.request)
+        requested = {
+            m.get("name")
+            for section in ("execute", "prefetch")
+            for m in (body.get(section) or {}).get("mboxes") or []
+            if isinstance(m, dict)
+        }
+        missing = [name for name in dict.fromkeys(mbox_names) if name not in requested]
+        if missing:
+            execute = dict(body.get("execute") or {})
+            mboxes = list(execute.get("mboxes") or [])
+            next_index = max([m.get("index", 0) for m in mboxes if isinstance(m.get("index"), int)] + [0]) + 1
+            mboxes += [{"name": name, "index": next_index + i} for i, name in enumerate(missing)]
+            execute["mboxes"] = mboxes
+            body["execute"] = execute
+        response = await self._get_offers(attrs.evolve(call, request=body))
+        return AttributesProvider(response)
+
+    async def send_notifications(
+        self, options: Mapping[str, Any] | None = None, /, **kwargs: Any
+    ) -> TargetDeliveryResponse:
+        """Report displayed or clicked content (`request.notifications`); always server-side."""
+        call = parse_call_options(options, kwargs)
+        if call.request is None:
+            raise TargetValidationError("Notifications list is required in request")
+        self._check_open()
+        prepared = prepare_request(self._config, call, notifications_required=True)
+        return await self._remote(call, prepared)
+
+    async def _get_offers(self, call: CallOptions) -> TargetDeliveryResponse:
+        self._check_open()
+        prepared = prepare_request(self._config, call)
+        method = call.decisioning_method or self._config.decisioning_method
+        if method is not DecisioningMethod.SERVER_SIDE:
+            raise TargetValidationError(f"decisioning_method {method.value!r} is not available yet")
+        return await self._remote(call, prepared)
+
+    async def _remote(self, call: CallOptions, prepared: PreparedRequest) -> TargetDeliveryResponse:
+        await self._open()
+        body = await self._transport.deliver(
+            prepared.host, prepared.session_id, _serde.dumps(prepared.body), timeout_ms=call.timeout
+        )
+        return build_envelope(prepared, body, decisioning_method=DecisioningMethod.SERVER_SIDE)
+
+
+def _request_body(request: Any) -> dict[str, Any]:
+    """A request as a fresh wire dict; the official SDK's `{context: {channel: web}}` when absent."""
+    if request is None:
+        return {"context": {"channel": "web"}}
+    data = _serde.unstructure(request)
+    if not isinstance(data, dict):
+        raise TargetValidationError(
+            f"Request object of type DeliveryRequest is required, got {type(request).__name__}"
+        )
+    return data

@@ -1,0 +1,248 @@
+"""Client configuration: the official SDK's option keys plus ours, checked once at `create()`.
+
+Units follow the official documentation: `timeout`, `polling_interval` and
+`maximum_wait_ready` are milliseconds (the official Python SDK mistakes two of them for
+seconds; we don't).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+import httpx
+
+from ._exceptions import TargetConfigError
+from .models import DecisioningMethod
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "DEFAULT_POLLING_INTERVAL",
+    "DEFAULT_TIMEOUT",
+    "EVENT_NAMES",
+    "MINIMUM_POLLING_INTERVAL",
+    "RetryPolicy",
+    "TargetConfig",
+    "parse_config",
+]
+
+DEFAULT_TIMEOUT = 3000  # ms, as the official SDKs
+DEFAULT_POLLING_INTERVAL = 300_000  # ms; also the minimum Adobe allows
+MINIMUM_POLLING_INTERVAL = 300_000
+DEFAULT_ENVIRONMENT = "production"
+CDN_HOSTS = {
+    "production": "assets.adobetarget.com",
+    "staging": "assets.staging.adobetarget.com",
+    "development": "assets.staging.adobetarget.com",
+}
+# Every pooled connection may stay alive: a Target edge is one host and reconnecting
+# costs a TLS handshake per call, which is what made the official SDK slow.
+DEFAULT_LIMITS = httpx.Limits(max_connections=64, max_keepalive_connections=64, keepalive_expiry=30.0)
+
+EVENT_NAMES = frozenset(
+    {
+        "client_ready",
+        "artifact_download_succeeded",
+        "artifact_download_failed",
+        "geo_location_updated",
+        "send_notification_error",
+    }
+)
+
+
+@attrs.frozen
+class RetryPolicy:
+    """When and how the client retries a failed Delivery API call.
+
+    Retries happen on connection errors and on the `retry_statuses`, with exponential
+    backoff (`initial_delay * 2**n`, capped at `max_delay`, with jitter), honouring a
+    `Retry-After` header up to `max_retry_after`. All of it stays inside the call's
+    `timeout`. Other 4xx answers are final.
+    """
+
+    max_retries: int = attrs.field(default=1, validator=attrs.validators.ge(0))
+    initial_delay: float = attrs.field(default=0.05, validator=attrs.validators.ge(0))
+    max_delay: float = attrs.field(default=1.0, validator=attrs.validators.ge(0))
+    max_retry_after: float = attrs.field(default=5.0, validator=attrs.validators.ge(0))
+    retry_statuses: frozenset[int] = attrs.field(
+        default=frozenset({408, 429, 500, 502, 503, 504}), converter=frozenset
+    )
+
+
+@attrs.frozen
+class TargetConfig:
+    """A validated client configuration (built by `parse_config`)."""
+
+    client: str
+    organization_id: str
+    timeout: float = DEFAULT_TIMEOUT
+    server_domain: str | None = None
+    secure: bool = True
+    target_location_hint: str | None = None
+    decisioning_method: DecisioningMethod = DecisioningMethod.SERVER_SIDE
+    polling_interval: int = DEFAULT_POLLING_INTERVAL
+    artifact_location: str | None = None
+    artifact_payload: Mapping[str, Any] | None = None
+    environment_id: int | None = None
+    environment: str = DEFAULT_ENVIRONMENT
+    cdn_environment: str = DEFAULT_ENVIRONMENT
+    cdn_base_path: str | None = None
+    property_token: str | None = None
+    telemetry_enabled: bool = True
+    events: Mapping[str, Callable[..., Any]] = attrs.field(factory=dict)
+    logger: logging.Logger = attrs.field(factory=lambda: logging.getLogger("target_async"))
+    maximum_wait_ready: int | None = None
+    version: str | None = None
+    transport: httpx.AsyncBaseTransport | None = None
+    proxy: str | httpx.Proxy | None = None
+    limits: httpx.Limits = DEFAULT_LIMITS
+    retry: RetryPolicy = attrs.field(factory=RetryPolicy)
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.secure else "http"
+
+    @property
+    def cdn_host(self) -> str:
+        """Host (with scheme) of the artifact CDN and of the geo service."""
+        if self.cdn_base_path:
+            base = self.cdn_base_path.rstrip("/")
+            return base if "://" in base else f"https://{base}"
+        return f"https://{CDN_HOSTS.get(self.cdn_environment, CDN_HOSTS['production'])}"
+
+
+def _str(key: str, value: Any, *, required: bool = False, empty_message: str | None = None) -> str | None:
+    if value is None or value == "":
+        if required:
+            raise TargetConfigError(empty_message or f"{key} is required", key=key)
+        return None
+    if not isinstance(value, str):
+        raise TargetConfigError(f"{key} must be a str, got {type(value).__name__}", key=key)
+    return value
+
+
+def _bool(key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TargetConfigError(f"{key} must be a bool, got {type(value).__name__}", key=key)
+    return value
+
+
+def _milliseconds(key: str, value: Any, *, allow_zero: bool, allow_negative_one: bool = False) -> int | float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TargetConfigError(f"{key} must be a number of milliseconds, got {type(value).__name__}", key=key)
+    if allow_negative_one and value == -1:
+        return -1
+    if value < 0 or (value == 0 and not allow_zero):
+        raise TargetConfigError(f"{key} must be {'>= 0' if allow_zero else '> 0'} ms, got {value}", key=key)
+    return value
+
+
+def _instance(key: str, value: Any, cls: type[Any] | tuple[type[Any], ...], what: str) -> Any:
+    if value is not None and not isinstance(value, cls):
+        raise TargetConfigError(f"{key} must be {what}, got {type(value).__name__}", key=key)
+    return value
+
+
+def _decisioning_method(value: Any) -> DecisioningMethod:
+    try:
+        return DecisioningMethod(getattr(value, "value", value))
+    except ValueError:
+        allowed = ",".join(m.value for m in DecisioningMethod)
+        raise TargetConfigError(
+            f"Invalid Decisioning Method.  Must be set to one of: {allowed} (got {value!r})",
+            key="decisioning_method",
+        ) from None
+
+
+def _events(value: Any) -> Mapping[str, Callable[..., Any]]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise TargetConfigError("events must be a mapping of event name to callable", key="events")
+    for name, handler in value.items():
+        if name not in EVENT_NAMES:
+            raise TargetConfigError(
+                f"events: unknown event {name!r}; known events: {', '.join(sorted(EVENT_NAMES))}",
+                key="events",
+            )
+        if not callable(handler):
+            raise TargetConfigError(f"events: handler for {name!r} is not callable", key="events")
+    return dict(value)
+
+
+def _polling_interval(value: Any, logger: logging.Logger) -> int:
+    interval = int(_milliseconds("polling_interval", value, allow_zero=True))
+    if 0 < interval < MINIMUM_POLLING_INTERVAL:
+        logger.warning(
+            "polling_interval %d ms is below the minimum; using %d ms", interval, MINIMUM_POLLING_INTERVAL
+        )
+        return MINIMUM_POLLING_INTERVAL
+    return interval
+
+
+_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
+_KEYS = frozenset(f.name for f in attrs.fields(TargetConfig))
+
+
+def parse_config(options: Mapping[str, Any] | None) -> TargetConfig:
+    """Check the options of `create()` and build the configuration.
+
+    Raises `TargetConfigError` naming the first bad key: unknown keys are refused
+    (a typo must not silently fall back to a default).
+    """
+    if options is None:
+        raise TargetConfigError("Options are required")
+    if not isinstance(options, Mapping):
+        raise TargetConfigError(f"Options must be a mapping, got {type(options).__name__}")
+    for key in options:
+        if key not in _KEYS:
+            snake = _CAMEL.sub("_", str(key)).lower()
+            hint = f" (did you mean {snake!r}?)" if snake in _KEYS else ""
+            raise TargetConfigError(f"Unknown option {key!r}{hint}", key=str(key))
+
+    o = dict(options)
+    logger = _instance("logger", o.get("logger"), logging.Logger, "a logging.Logger") or logging.getLogger(
+        "target_async"
+    )
+    environment_id = o.get("environment_id")
+    if environment_id is not None and (isinstance(environment_id, bool) or not isinstance(environment_id, int)):
+        raise TargetConfigError("environment_id must be an int", key="environment_id")
+    artifact_payload = _instance("artifact_payload", o.get("artifact_payload"), Mapping, "a mapping (parsed JSON)")
+    maximum_wait_ready = o.get("maximum_wait_ready")
+    if maximum_wait_ready is not None:
+        maximum_wait_ready = int(
+            _milliseconds("maximum_wait_ready", maximum_wait_ready, allow_zero=True, allow_negative_one=True)
+        )
+
+    return TargetConfig(
+        client=_str("client", o.get("client"), required=True, empty_message="Client is required") or "",
+        organization_id=_str(
+            "organization_id", o.get("organization_id"), required=True, empty_message="Organization Id is required"
+        )
+        or "",
+        timeout=_milliseconds("timeout", o.get("timeout", DEFAULT_TIMEOUT), allow_zero=False),
+        server_domain=_str("server_domain", o.get("server_domain")),
+        secure=_bool("secure", o.get("secure", True)),
+        target_location_hint=_str("target_location_hint", o.get("target_location_hint")),
+        decisioning_method=_decisioning_method(o.get("decisioning_method", DecisioningMethod.SERVER_SIDE)),
+        polling_interval=_polling_interval(o.get("polling_interval", DEFAULT_POLLING_INTERVAL), logger),
+        artifact_location=_str("artifact_location", o.get("artifact_location")),
+        artifact_payload=artifact_payload,
+        environment_id=environment_id,
+        environment=(_str("environment", o.get("environment")) or DEFAULT_ENVIRONMENT).lower(),
+        cdn_environment=(_str("cdn_environment", o.get("cdn_environment")) or DEFAULT_ENVIRONMENT).lower(),
+        cdn_base_path=_str("cdn_base_path", o.get("cdn_base_path")),
+        property_token=_str("property_token", o.get("property_token")),
+        telemetry_enabled=_bool("telemetry_enabled", o.get("telemetry_enabled", True)),
+        events=_events(o.get("events")),
+        logger=logger,
+        maximum_wait_ready=maximum_wait_ready,
+        version=_str("version", o.get("version")),
+        transport=_instance("transport", o.get("transport"), httpx.AsyncBaseTransport, "an httpx.AsyncBaseTransport"),
+        proxy=_instance("proxy", o.get("proxy"), (str, httpx.Proxy), "a URL string or httpx.Proxy"),
+        limits=_instance("limits", o.get("limits"), httpx.Limits, "an httpx.Limits") or DEFAULT_LIMITS,
+        retry=_instance("retry", o.get("retry"), RetryPolicy, "a RetryPolicy") or RetryPolicy(),
+    )

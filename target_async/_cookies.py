@@ -1,0 +1,157 @@
+"""Visitor cookies and edge routing: the `mbox` cookie, `mboxEdgeCluster` and the edge host.
+
+Pure functions, no I/O. Formats follow the official SDKs byte for byte so that a cookie
+written by at.js or by `target-python-sdk` is read here and vice versa.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from urllib.parse import quote, unquote
+
+import attrs
+
+__all__ = [
+    "EDGE_CLUSTER_PREFIX",
+    "LOCATION_HINT_COOKIE",
+    "LOCATION_HINT_MAX_AGE",
+    "SESSION_MAX_AGE",
+    "TARGET_COOKIE",
+    "TNT_ID_MAX_AGE",
+    "Cookie",
+    "InternalCookie",
+    "cluster_from_edge_host",
+    "cluster_from_tnt_id",
+    "edge_host",
+    "location_hint_cookie",
+    "parse_target_cookie",
+    "target_cookie",
+    "visitor_cookie_name",
+]
+
+TARGET_COOKIE = "mbox"
+LOCATION_HINT_COOKIE = "mboxEdgeCluster"
+SESSION_ENTRY = "session"
+DEVICE_ID_ENTRY = "PC"
+EDGE_CLUSTER_PREFIX = "mboxedge"
+EDGE_DOMAIN = "tt.omtrdc.net"
+
+# The edge keeps a session 30 minutes; one extra minute covers clock skew (as at.js does).
+SESSION_MAX_AGE = 1860
+LOCATION_HINT_MAX_AGE = 1860
+# 732 days, the lifetime at.js gives the visitor's device id.
+TNT_ID_MAX_AGE = 63244800
+
+
+@attrs.frozen
+class Cookie:
+    """A cookie for the caller to set on its HTTP response (`max_age` in seconds)."""
+
+    name: str
+    value: str
+    max_age: int
+
+    def __getitem__(self, key: str) -> str | int:
+        # The official SDK returns a dict with camelCase `maxAge`; both spellings work here.
+        if key in ("max_age", "maxAge"):
+            return self.max_age
+        if key in ("name", "value"):
+            return str(getattr(self, key))
+        raise KeyError(key)
+
+
+@attrs.frozen
+class InternalCookie:
+    """One `name#value#expires` entry of the `mbox` cookie (`expires` in epoch seconds)."""
+
+    name: str
+    value: str
+    expires: int
+
+
+def visitor_cookie_name(organization_id: str) -> str:
+    """Name of the Experience Cloud visitor (ECID) cookie for an organization."""
+    return f"AMCV_{organization_id}"
+
+
+def _now_seconds(now: float | None) -> int:
+    return math.ceil(time.time() if now is None else now)
+
+
+def parse_target_cookie(value: str | None, *, now: float | None = None) -> dict[str, InternalCookie]:
+    """Parse an `mbox` cookie value into its unexpired entries by name.
+
+    Malformed parts are ignored, never raised: a broken cookie from a browser must not
+    break a page. A later duplicate wins.
+    """
+    if not value:
+        return {}
+    now_s = _now_seconds(now)
+    entries: dict[str, InternalCookie] = {}
+    for part in value.split("|"):
+        pieces = part.split("#")
+        if len(pieces) < 3:
+            continue
+        try:
+            expires = int(pieces[2])
+        except ValueError:
+            continue
+        if now_s > expires:
+            continue
+        name = unquote(pieces[0])
+        entries[name] = InternalCookie(name=name, value=unquote(pieces[1]), expires=expires)
+    return entries
+
+
+def target_cookie(session_id: str, tnt_id: str | None, *, now: float | None = None) -> Cookie:
+    """The `mbox` cookie to return after a response: the session entry, then the device id."""
+    now_exact = time.time() if now is None else now
+    now_s = math.ceil(now_exact)
+    entries = [InternalCookie(SESSION_ENTRY, session_id, now_s + SESSION_MAX_AGE)]
+    if tnt_id:
+        entries.append(InternalCookie(DEVICE_ID_ENTRY, tnt_id, now_s + TNT_ID_MAX_AGE))
+    value = "|".join(f"{quote(e.name)}#{quote(e.value)}#{e.expires}" for e in entries)
+    latest = max(e.expires for e in entries)
+    max_age = math.ceil(abs(latest * 1000 - now_exact * 1000) / 1000)
+    return Cookie(name=TARGET_COOKIE, value=value, max_age=max_age)
+
+
+def cluster_from_tnt_id(tnt_id: str | None) -> str | None:
+    """The edge cluster encoded in a tntId: `<uuid>.<cluster>_<n>` → `<cluster>`."""
+    if not tnt_id:
+        return None
+    parts = tnt_id.split(".")
+    if len(parts) != 2 or not parts[1]:
+        return None
+    location = parts[1].split("_")
+    if len(location) != 2 or not location[0]:
+        return None
+    return location[0]
+
+
+def cluster_from_edge_host(host: str | None) -> str | None:
+    """The cluster of an edge host name: `mboxedge28.tt.omtrdc.net` → `28`."""
+    if not host:
+        return None
+    parts = host.split(".")
+    if len(parts) != 4 or not parts[0].startswith(EDGE_CLUSTER_PREFIX):
+        return None
+    return parts[0][len(EDGE_CLUSTER_PREFIX) :] or None
+
+
+def edge_host(client: str, *, cluster: str | None, server_domain: str | None) -> str:
+    """Host name of the edge to call: the visitor's cluster wins, as at.js does."""
+    if cluster:
+        return f"{EDGE_CLUSTER_PREFIX}{cluster}.{EDGE_DOMAIN}"
+    if server_domain:
+        return server_domain
+    return f"{client}.{EDGE_DOMAIN}"
+
+
+def location_hint_cookie(cluster: str | None) -> Cookie | None:
+    """The `mboxEdgeCluster` cookie for a known cluster (none when unknown)."""
+    if not cluster:
+        return None
+    return Cookie(name=LOCATION_HINT_COOKIE, value=cluster, max_age=LOCATION_HINT_MAX_AGE)
+

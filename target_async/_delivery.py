@@ -1,0 +1,394 @@
+"""Delivery request normalisation and the response envelope: pure, no I/O.
+
+A request is normalised in its wire form (camelCase dict) so that the user's
+`DeliveryRequest` is never mutated and the body is built once.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from . import _serde
+from ._config import TargetConfig
+from ._cookies import (
+    DEVICE_ID_ENTRY,
+    SESSION_ENTRY,
+    Cookie,
+    cluster_from_edge_host,
+    cluster_from_tnt_id,
+    edge_host,
+    location_hint_cookie,
+    parse_target_cookie,
+    target_cookie,
+)
+from ._exceptions import TargetValidationError
+from ._options import CallOptions
+from .models import (
+    AnalyticsResponse,
+    DecisioningMethod,
+    DeliveryRequest,
+    DeliveryResponse,
+)
+
+__all__ = [
+    "PreparedRequest",
+    "ResponseMeta",
+    "TargetDeliveryResponse",
+    "build_envelope",
+    "prepare_request",
+]
+
+_CHANNELS = frozenset({"web", "mobile"})
+_NOTIFICATION_TYPES = frozenset({"click", "display"})
+_SESSION_FORBIDDEN = frozenset(" ?/")
+_ANALYTICS_DEFAULT_LOGGING = "server_side"
+
+
+@attrs.frozen
+class PreparedRequest:
+    """A normalised request, ready to send or to decide locally."""
+
+    body: dict[str, Any]
+    session_id: str
+    cluster: str | None
+    host: str
+
+
+def _request_dict(request: Any, *, required_message: str) -> dict[str, Any]:
+    if isinstance(request, DeliveryRequest):
+        body = _serde.unstructure(request)
+        assert isinstance(body, dict)
+        return body
+    if isinstance(request, Mapping):
+        # A plain dict is taken as wire JSON (camelCase); copied, never mutated.
+        return copy.deepcopy(dict(request))
+    if request is None:
+        raise TargetValidationError(required_message)
+    raise TargetValidationError(
+        f"Request object of type DeliveryRequest is required, got {type(request).__name__}"
+    )
+
+
+def _check_session_id(session_id: str) -> str:
+    if not 1 <= len(session_id) <= 128 or any(
+        c in _SESSION_FORBIDDEN or not c.isprintable() for c in session_id
+    ):
+        raise TargetValidationError(
+            "session_id must be 1-128 printable characters without space, '?' or '/'"
+        )
+    return session_id
+
+
+def _valid_mboxes(mboxes: Any, logger: logging.Logger) -> list[dict[str, Any]]:
+    if not isinstance(mboxes, list):
+        return []
+    valid: list[dict[str, Any]] = []
+    for position, mbox in enumerate(mboxes):
+        if isinstance(mbox, dict) and isinstance(mbox.get("name"), str) and mbox["name"]:
+            index = mbox.get("index")
+            if isinstance(index, bool) or not isinstance(index, int):
+                mbox["index"] = position
+            valid.append(mbox)
+        else:
+            logger.warning("Mbox validation failed for: %r (dropped: an mbox needs a non-empty name)", mbox)
+    return valid
+
+
+def _normalise_section(body: dict[str, Any], key: str, logger: logging.Logger) -> None:
+    section = body.get(key)
+    if section is None:
+        return
+    if not isinstance(section, dict):
+        raise TargetValidationError(f"{key} must be an object")
+    has_page_load = section.get("pageLoad") is not None
+    has_views = key == "prefetch" and section.get("views") is not None
+    if not has_page_load and not has_views and not section.get("mboxes"):
+        raise TargetValidationError(
+            "Either pageLoad or mboxes is required in execute"
+            if key == "execute"
+            else "Either views, pageLoad or mboxes is required in prefetch"
+        )
+    if "mboxes" in section:
+        mboxes = _valid_mboxes(section["mboxes"], logger)
+        if mboxes:
+            section["mboxes"] = mboxes
+        else:
+            del section["mboxes"]
+    if not has_page_load and not has_views and not section.get("mboxes"):
+        del body[key]
+
+
+def _valid_notification(notification: Any) -> bool:
+    if not isinstance(notification, dict):
+        return False
+    nid = notification.get("id")
+    timestamp = notification.get("timestamp")
+    return (
+        isinstance(nid, str)
+        and bool(nid)
+        and isinstance(timestamp, (int, float))
+        and not isinstance(timestamp, bool)
+        and notification.get("type") in _NOTIFICATION_TYPES
+    )
+
+
+def _normalise_notifications(body: dict[str, Any], logger: logging.Logger, *, required: bool) -> None:
+    notifications = body.get("notifications")
+    if notifications is None or notifications == []:
+        if required and not body.get("telemetry"):
+            raise TargetValidationError("Notifications list is required in request")
+        body.pop("notifications", None)
+        return
+    if not isinstance(notifications, list):
+        raise TargetValidationError("notifications must be a list of Notification")
+    valid = []
+    for notification in notifications:
+        if _valid_notification(notification):
+            valid.append(notification)
+        else:
+            logger.warning(
+                "Notification validation failed for: %r (dropped: it needs a non-empty id, a numeric "
+                "timestamp and type 'display' or 'click')",
+                notification,
+            )
+    if not valid and required and not body.get("telemetry"):
+        raise TargetValidationError(
+            f"Notifications list is required in request: all {len(notifications)} notifications were invalid"
+        )
+    body["notifications"] = valid
+
+
+def _customer_id_dict(customer_id: Any) -> dict[str, Any]:
+    data = _serde.unstructure(customer_id)
+    if not isinstance(data, dict) or not data.get("id") or not data.get("integrationCode"):
+        raise TargetValidationError(
+            f"customer_ids: each entry needs an id and an integration_code, got {customer_id!r}"
+        )
+    data.setdefault("authenticatedState", "unknown")
+    return data
+
+
+def _local_utc_offset_minutes() -> float:
+    return -(time.altzone if time.daylight and time.localtime().tm_isdst > 0 else time.timezone) / 60
+
+
+def prepare_request(
+    config: TargetConfig,
+    options: CallOptions,
+    *,
+    notifications_required: bool = False,
+) -> PreparedRequest:
+    """Validate and normalise a call's request as the Delivery API expects it.
+
+    Invalid mboxes and notifications inside an otherwise valid request are dropped with
+    a warning, as the official SDKs do; a request that cannot be sent raises
+    `TargetValidationError`.
+    """
+    logger = config.logger
+    body = _request_dict(
+        options.request,
+        required_message="Notifications list is required in request"
+        if notifications_required
+        else "Request object of type DeliveryRequest is required",
+    )
+    _normalise_section(body, "execute", logger)
+    _normalise_section(body, "prefetch", logger)
+    _normalise_notifications(body, logger, required=notifications_required)
+
+    cookies = parse_target_cookie(options.target_cookie)
+    session_cookie = cookies.get(SESSION_ENTRY)
+    session_id = _check_session_id(
+        (session_cookie.value if session_cookie and session_cookie.value else None)
+        or options.session_id
+        or str(uuid.uuid4())
+    )
+
+    if not body.get("requestId"):
+        body["requestId"] = str(uuid.uuid4())
+    if config.environment_id is not None and body.get("environmentId") is None:
+        body["environmentId"] = config.environment_id
+
+    visitor_id: dict[str, Any] = dict(body.get("id") or {})
+    device = cookies.get(DEVICE_ID_ENTRY)
+    if not visitor_id.get("tntId") and device and device.value:
+        visitor_id["tntId"] = device.value
+    if options.customer_ids:
+        visitor_id["customerIds"] = [_customer_id_dict(c) for c in options.customer_ids] + list(
+            visitor_id.get("customerIds") or []
+        )
+    if visitor_id:
+        body["id"] = visitor_id
+
+    request_token = (body.get("property") or {}).get("token")
+    if request_token and config.property_token and request_token != config.property_token:
+        logger.debug(
+            "The property token specified in the request '%s' does not match the one specified in the config '%s'.",
+            request_token,
+            config.property_token,
+        )
+    if not request_token and config.property_token:
+        body["property"] = {**(body.get("property") or {}), "token": config.property_token}
+
+    context = dict(body.get("context") or {})
+    if context.get("channel") not in _CHANNELS:
+        context["channel"] = "web"
+    if context.get("timeOffsetInMinutes") is None:
+        context["timeOffsetInMinutes"] = _local_utc_offset_minutes()
+    body["context"] = context
+
+    experience_cloud = dict(body.get("experienceCloud") or {})
+    analytics = dict(experience_cloud.get("analytics") or {})
+    analytics.setdefault("logging", _ANALYTICS_DEFAULT_LOGGING)
+    experience_cloud["analytics"] = analytics
+    body["experienceCloud"] = experience_cloud
+
+    cluster = (
+        cluster_from_tnt_id(visitor_id.get("tntId"))
+        or options.target_location_hint
+        or config.target_location_hint
+    )
+    host = edge_host(config.client, cluster=cluster, server_domain=config.server_domain)
+    return PreparedRequest(body=body, session_id=session_id, cluster=cluster, host=host)
+
+
+@attrs.frozen
+class ResponseMeta:
+    """Decisioning details of a response (`meta` in the official SDK)."""
+
+    decisioning_method: str
+    remote_mboxes: list[str] = attrs.field(factory=list)
+    remote_views: list[str] = attrs.field(factory=list)
+
+    def __getitem__(self, key: str) -> Any:
+        name = _ENVELOPE_ALIASES.get(key, key)
+        if name not in ("decisioning_method", "remote_mboxes", "remote_views"):
+            raise KeyError(key)
+        return getattr(self, name)
+
+
+@attrs.define(kw_only=True)
+class TargetDeliveryResponse:
+    """What `get_offers` and `send_notifications` return.
+
+    Attributes as in the official SDK; item access (`result["response"]`) works too.
+    """
+
+    response: DeliveryResponse
+    request_body: dict[str, Any] = attrs.field(repr=False)
+    target_cookie: Cookie
+    target_location_hint_cookie: Cookie | None = None
+    analytics_details: list[AnalyticsResponse] | None = None
+    trace: list[dict[str, Any]] | None = None
+    response_tokens: list[dict[str, Any]] = attrs.field(factory=list)
+    meta: ResponseMeta
+    visitor_state: Any = None
+    _request: DeliveryRequest | None = attrs.field(default=None, init=False, repr=False)
+
+    @property
+    def request(self) -> DeliveryRequest:
+        """The request as it was actually sent, after normalisation."""
+        if self._request is None:
+            self._request = _serde.structure(self.request_body, DeliveryRequest)
+        return self._request
+
+    def __getitem__(self, key: str) -> Any:
+        name = _ENVELOPE_ALIASES.get(key, key)
+        if name not in _ENVELOPE_KEYS:
+            raise KeyError(key)
+        return getattr(self, name)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and _ENVELOPE_ALIASES.get(key, key) in _ENVELOPE_KEYS
+
+    def get(self, key: str, default: Any = None) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+
+_ENVELOPE_KEYS = frozenset(
+    {
+        "response",
+        "request",
+        "target_cookie",
+        "target_location_hint_cookie",
+        "analytics_details",
+        "trace",
+        "response_tokens",
+        "meta",
+        "visitor_state",
+    }
+)
+# The Node SDK's camelCase spellings, so code ported from it reads the same fields.
+_ENVELOPE_ALIASES = {
+    "targetCookie": "target_cookie",
+    "targetLocationHintCookie": "target_location_hint_cookie",
+    "analyticsDetails": "analytics_details",
+    "responseTokens": "response_tokens",
+    "visitorState": "visitor_state",
+    "decisioningMethod": "decisioning_method",
+    "remoteMboxes": "remote_mboxes",
+    "remoteViews": "remote_views",
+}
+
+
+def _details(response: DeliveryResponse) -> list[Any]:
+    """Response parts in the order the official SDKs flatten them."""
+    parts: list[Any] = []
+    if response.execute is not None:
+        if response.execute.page_load is not None:
+            parts.append(response.execute.page_load)
+        parts.extend(response.execute.mboxes or [])
+    if response.prefetch is not None:
+        if response.prefetch.page_load is not None:
+            parts.append(response.prefetch.page_load)
+        parts.extend(response.prefetch.views or [])
+        parts.extend(response.prefetch.mboxes or [])
+    return parts
+
+
+def build_envelope(
+    prepared: PreparedRequest,
+    response_body: Mapping[str, Any],
+    *,
+    decisioning_method: DecisioningMethod,
+    remote_mboxes: list[str] | None = None,
+    remote_views: list[str] | None = None,
+    now: float | None = None,
+) -> TargetDeliveryResponse:
+    """Wrap a Delivery API response with the cookies and flattened details for the caller."""
+    response = _serde.structure(response_body, DeliveryResponse)
+    tnt_id = response.id.tnt_id if response.id is not None else None
+    cluster = prepared.cluster or cluster_from_edge_host(response.edge_host)
+
+    parts = _details(response)
+    analytics = [p.analytics for p in parts if getattr(p, "analytics", None) is not None]
+    traces = [p.trace for p in parts if getattr(p, "trace", None)]
+    tokens = [
+        option.response_tokens
+        for part in parts
+        for option in (getattr(part, "options", None) or [])
+        if option.response_tokens
+    ]
+    return TargetDeliveryResponse(
+        response=response,
+        request_body=prepared.body,
+        target_cookie=target_cookie(prepared.session_id, tnt_id, now=now),
+        target_location_hint_cookie=location_hint_cookie(cluster),
+        analytics_details=analytics or None,
+        trace=traces or None,
+        response_tokens=tokens,
+        meta=ResponseMeta(
+            decisioning_method=decisioning_method.value,
+            remote_mboxes=list(remote_mboxes or []),
+            remote_views=list(remote_views or []),
+        ),
+    )

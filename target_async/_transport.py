@@ -1,0 +1,174 @@
+"""The one place that talks HTTP to the Delivery API.
+
+Owns the client's `httpx.AsyncClient` (one keep-alive pool per client), applies the
+call's time budget and the retry policy, and turns every httpx failure into a
+`TargetError`.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import random
+import time
+import uuid
+from typing import Any
+
+import anyio
+import httpx
+
+from ._config import RetryPolicy, TargetConfig
+from ._exceptions import (
+    ClientStateError,
+    ResponseDecodingError,
+    TargetConnectionError,
+    TargetTimeoutError,
+    status_error,
+)
+from ._logging import install_httpx_redaction
+from ._version import __version__
+
+__all__ = ["SDK_NAME", "DeliveryTransport", "retry_delay"]
+
+SDK_NAME = "target-async"
+DELIVERY_PATH = "/rest/v1/delivery"
+
+
+def _retry_after_seconds(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def retry_delay(policy: RetryPolicy, attempt: int, retry_after: float | None = None) -> float:
+    """Seconds to wait before retry number `attempt` (0-based).
+
+    Exponential backoff with jitter; a server's `Retry-After` is a floor, capped so a
+    misbehaving edge cannot park a caller.
+    """
+    backoff: float = min(policy.initial_delay * 2.0**attempt, policy.max_delay) * (1 - 0.25 * random.random())
+    if retry_after is not None:
+        return max(backoff, min(retry_after, float(policy.max_retry_after)))
+    return backoff
+
+
+class DeliveryTransport:
+    """Sends Delivery API requests over one shared connection pool."""
+
+    def __init__(self, config: TargetConfig) -> None:
+        self._config = config
+        self._client: httpx.AsyncClient | None = None
+        self._closed = False
+        # httpx's pool gets slower per request as more requests queue on it; capping the
+        # requests in flight at the pool size keeps the per-request cost flat.
+        self._in_flight: anyio.Semaphore | None = None
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The shared `httpx.AsyncClient`, created on first use."""
+        if self._closed:
+            raise ClientStateError("The client is closed; create a new one")
+        if self._client is None:
+            install_httpx_redaction()
+            config = self._config
+            self._client = httpx.AsyncClient(
+                transport=config.transport,
+                proxy=config.proxy if config.transport is None else None,
+                limits=config.limits,
+                timeout=httpx.Timeout(config.timeout / 1000),
+                headers={"X-EXC-SDK": SDK_NAME, "X-EXC-SDK-Version": __version__},
+            )
+        return self._client
+
+    async def aclose(self) -> None:
+        self._closed = True
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.aclose()
+
+    async def deliver(
+        self,
+        host: str,
+        session_id: str,
+        body: bytes,
+        *,
+        timeout_ms: float | None = None,
+    ) -> dict[str, Any]:
+        """POST a Delivery request and return the decoded response body."""
+        config = self._config
+        url = f"{config.scheme}://{host}{DELIVERY_PATH}"
+        params = {"imsOrgId": config.organization_id, "sessionId": session_id}
+        if config.version:
+            params["version"] = config.version
+        budget = (timeout_ms or config.timeout) / 1000
+        if self._in_flight is None:
+            self._in_flight = anyio.Semaphore(config.limits.max_connections or 64)
+        try:
+            with anyio.fail_after(budget):
+                async with self._in_flight:
+                    response = await self._send_with_retries(url, params, body, budget)
+        except TimeoutError as exc:
+            raise TargetTimeoutError(
+                f"Delivery request to {host} timed out after {budget * 1000:.0f} ms", url=url
+            ) from exc
+        return self._decode(response, url)
+
+    async def _send_with_retries(
+        self, url: str, params: dict[str, str], body: bytes, budget: float
+    ) -> httpx.Response:
+        policy = self._config.retry
+        logger = self._config.logger
+        http = self.http
+        attempt = 0
+        while True:
+            headers = {
+                "Content-Type": "application/json",
+                "Accept": "application/json",
+                "X-Request-Id": str(uuid.uuid4()),
+            }
+            started = time.perf_counter()
+            try:
+                response = await http.post(url, params=params, content=body, headers=headers, timeout=budget)
+            except httpx.TimeoutException as exc:
+                raise TargetTimeoutError(f"Delivery request to {url} timed out", url=url) from exc
+            except httpx.TransportError as exc:
+                if attempt >= policy.max_retries:
+                    raise TargetConnectionError(f"Delivery request to {url} failed: {exc!r}", url=url) from exc
+                delay = retry_delay(policy, attempt)
+                logger.debug("Retrying Delivery request after %r in %.3f s", exc, delay)
+            else:
+                elapsed_ms = (time.perf_counter() - started) * 1000
+                logger.debug("Delivery request POST %s -> %d in %.1f ms", url, response.status_code, elapsed_ms)
+                if response.status_code not in policy.retry_statuses or attempt >= policy.max_retries:
+                    return response
+                delay = retry_delay(policy, attempt, _retry_after_seconds(response))
+                logger.debug("Retrying Delivery request after HTTP %d in %.3f s", response.status_code, delay)
+            attempt += 1
+            await anyio.sleep(delay)
+
+    @staticmethod
+    def _decode(response: httpx.Response, url: str) -> dict[str, Any]:
+        if response.status_code == 204:
+            return {}
+        if not 200 <= response.status_code < 300:
+            raise status_error(response.status_code, response.text, url=url)
+        try:
+            data = json.loads(response.content)
+        except ValueError as exc:
+            raise ResponseDecodingError(
+                f"Delivery response is not JSON: {response.content[:100]!r}", url=url
+            ) from exc
+        if not isinstance(data, dict):
+            raise ResponseDecodingError(
+                f"Delivery response is not a JSON object: {response.content[:100]!r}", url=url
+            )
+        return data

@@ -1,0 +1,206 @@
+"""Request normalisation and the response envelope (pure, no I/O)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+import pytest
+
+from target_async._config import parse_config
+from target_async._cookies import target_cookie
+from target_async._delivery import build_envelope, prepare_request
+from target_async._exceptions import TargetValidationError
+from target_async._options import parse_call_options
+from target_async.models import (
+    AuthenticatedState,
+    Context,
+    CustomerId,
+    DeliveryRequest,
+    ExecuteRequest,
+    MboxRequest,
+    MetricType,
+    Notification,
+    NotificationMbox,
+    PrefetchRequest,
+    Property,
+    VisitorId,
+)
+from tests.openapi import validate_delivery_request
+
+BASE = {"client": "acme", "organization_id": "ORG@AdobeOrg"}
+SEED_REQUEST = DeliveryRequest(prefetch=PrefetchRequest(mboxes=[MboxRequest(name="home"), MboxRequest(name="product1")]))
+
+
+def prepare(request: object, config: dict[str, object] | None = None, **options: object):  # type: ignore[no-untyped-def]
+    return prepare_request(parse_config({**BASE, **(config or {})}), parse_call_options({"request": request, **options}, {}))
+
+
+def test_seed_request_is_completed_into_a_valid_delivery_request() -> None:
+    prepared = prepare(SEED_REQUEST)
+    body = prepared.body
+    validate_delivery_request(body)
+    assert body["context"]["channel"] == "web"
+    assert [m["index"] for m in body["prefetch"]["mboxes"]] == [0, 1]
+    assert uuid.UUID(body["requestId"])
+    assert uuid.UUID(prepared.session_id)
+    assert body["experienceCloud"]["analytics"]["logging"] == "server_side"
+    assert prepared.host == "acme.tt.omtrdc.net" and prepared.cluster is None
+
+
+def test_the_users_request_object_is_never_mutated() -> None:
+    request = DeliveryRequest(execute=ExecuteRequest(mboxes=[MboxRequest(name="a")]))
+    prepare(request, target_cookie=target_cookie("s", "t.1_0").value)
+    assert request == DeliveryRequest(execute=ExecuteRequest(mboxes=[MboxRequest(name="a")]))
+
+
+def test_session_and_tnt_id_come_from_the_mbox_cookie() -> None:
+    cookie = target_cookie("session-1", "abc.28_0").value
+    prepared = prepare(SEED_REQUEST, target_cookie=cookie, session_id="ignored")
+    assert prepared.session_id == "session-1"
+    assert prepared.body["id"]["tntId"] == "abc.28_0"
+    assert prepared.cluster == "28"
+    assert prepared.host == "mboxedge28.tt.omtrdc.net"
+
+
+def test_request_tnt_id_and_request_id_win_over_generated_values() -> None:
+    request = DeliveryRequest(request_id="r-1", id=VisitorId(tnt_id="mine"), prefetch=SEED_REQUEST.prefetch)
+    prepared = prepare(request, target_cookie=target_cookie("s", "cookie.1_0").value, session_id="given")
+    assert prepared.body["requestId"] == "r-1"
+    assert prepared.body["id"]["tntId"] == "mine"
+    assert prepared.session_id == "s"
+
+
+def test_session_id_option_is_used_without_cookie_and_checked() -> None:
+    assert prepare(SEED_REQUEST, session_id="abc").session_id == "abc"
+    for bad in ["has space", "a/b", "a?b", "x" * 129]:
+        with pytest.raises(TargetValidationError, match="session_id"):
+            prepare(SEED_REQUEST, session_id=bad)
+
+
+def test_location_hint_routes_to_the_cluster_when_no_tnt_id() -> None:
+    assert prepare(SEED_REQUEST, target_location_hint="31").host == "mboxedge31.tt.omtrdc.net"
+    assert prepare(SEED_REQUEST, {"target_location_hint": "17"}).host == "mboxedge17.tt.omtrdc.net"
+    assert prepare(SEED_REQUEST, {"server_domain": "edge.example"}).host == "edge.example"
+
+
+def test_customer_ids_are_merged_into_the_visitor_id() -> None:
+    request = DeliveryRequest(
+        id=VisitorId(customer_ids=[CustomerId(id="2", integration_code="b", authenticated_state=AuthenticatedState.UNKNOWN)]),
+        execute=ExecuteRequest(mboxes=[MboxRequest(name="a")]),
+    )
+    given = [CustomerId(id="1", integration_code="a", authenticated_state=AuthenticatedState.AUTHENTICATED)]
+    body = prepare(request, customer_ids=given).body
+    assert body["id"]["customerIds"] == [
+        {"id": "1", "integrationCode": "a", "authenticatedState": "authenticated"},
+        {"id": "2", "integrationCode": "b", "authenticatedState": "unknown"},
+    ]
+    validate_delivery_request(body)
+
+
+def test_property_token_from_config_unless_the_request_has_one() -> None:
+    assert prepare(SEED_REQUEST, {"property_token": "cfg"}).body["property"] == {"token": "cfg"}
+    request = DeliveryRequest(property=Property(token="req"), prefetch=SEED_REQUEST.prefetch)
+    assert prepare(request, {"property_token": "cfg"}).body["property"] == {"token": "req"}
+
+
+def test_environment_id_and_channel() -> None:
+    body = prepare(SEED_REQUEST, {"environment_id": 7}).body
+    assert body["environmentId"] == 7
+    mobile = DeliveryRequest(context=Context(channel="mobile"), prefetch=SEED_REQUEST.prefetch)
+    assert prepare(mobile).body["context"]["channel"] == "mobile"
+    odd = {"context": {"channel": "tv"}, "prefetch": {"mboxes": [{"name": "a"}]}}
+    assert prepare(odd).body["context"]["channel"] == "web"
+
+
+def test_a_plain_wire_dict_is_accepted_and_copied() -> None:
+    request = {"context": {"channel": "web"}, "execute": {"mboxes": [{"name": "a", "index": 3}]}}
+    body = prepare(request).body
+    assert body["execute"]["mboxes"] == [{"name": "a", "index": 3}]
+    assert "requestId" not in request
+
+
+@pytest.mark.parametrize(
+    ("request_", "message"),
+    [
+        (None, "Request object of type DeliveryRequest is required"),
+        ("home", "Request object of type DeliveryRequest is required"),
+        (DeliveryRequest(execute=ExecuteRequest()), "Either pageLoad or mboxes is required in execute"),
+        (DeliveryRequest(prefetch=PrefetchRequest(mboxes=[])), "Either views, pageLoad or mboxes is required in prefetch"),
+    ],
+)
+def test_invalid_requests_raise(request_: object, message: str) -> None:
+    with pytest.raises(TargetValidationError, match=message):
+        prepare(request_)
+
+
+def test_invalid_mboxes_are_dropped_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    request = {"execute": {"mboxes": [{"name": ""}, {"index": 1}, {"name": "ok"}]}}
+    with caplog.at_level(logging.WARNING, logger="target_async"):
+        body = prepare(request).body
+    assert body["execute"]["mboxes"] == [{"name": "ok", "index": 2}]
+    assert caplog.text.count("Mbox validation failed for") == 2
+
+
+def _notification(**overrides: object) -> Notification:
+    values: dict[str, object] = {
+        "id": "1",
+        "type": MetricType.DISPLAY,
+        "timestamp": 1621530726000,
+        "mbox": NotificationMbox(name="product1", state="s"),
+        "tokens": ["t"],
+    }
+    values.update(overrides)
+    return Notification(**values)  # type: ignore[arg-type]
+
+
+def test_notifications_are_validated(caplog: pytest.LogCaptureFixture) -> None:
+    config = parse_config(BASE)
+
+    def notify(request: object):  # type: ignore[no-untyped-def]
+        return prepare_request(config, parse_call_options({"request": request}, {}), notifications_required=True)
+
+    with pytest.raises(TargetValidationError, match="Notifications list is required in request"):
+        notify(DeliveryRequest())
+    with pytest.raises(TargetValidationError, match="all 1 notifications were invalid"):
+        notify(DeliveryRequest(notifications=[_notification(id="")]))
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="target_async"):
+        body = notify(DeliveryRequest(notifications=[_notification(), _notification(type="view"), _notification(timestamp="x")])).body
+    assert [n["id"] for n in body["notifications"]] == ["1"]
+    assert caplog.text.count("Notification validation failed for") == 2
+    validate_delivery_request(body)
+
+
+def test_envelope_flattens_details_in_the_official_order_and_sets_cookies() -> None:
+    prepared = prepare(SEED_REQUEST, session_id="s1")
+    option = {"type": "html", "content": "x"}
+    response = {
+        "status": 200,
+        "id": {"tntId": "new.35_0"},
+        "edgeHost": "mboxedge35.tt.omtrdc.net",
+        "execute": {
+            "pageLoad": {"options": [{**option, "responseTokens": {"n": 1}}], "analytics": {"payload": {"pe": "1"}}},
+            "mboxes": [{"name": "e", "index": 0, "trace": {"t": "e"}, "options": [{**option, "responseTokens": {"n": 2}}]}],
+        },
+        "prefetch": {
+            "views": [{"name": "v", "options": [{**option, "responseTokens": {"n": 3}}], "analytics": {"payload": {"pe": "3"}}}],
+            "mboxes": [{"name": "p", "index": 1, "trace": {"t": "p"}, "options": [{**option, "responseTokens": {}}]}],
+        },
+        "unknownField": {"is": "ignored"},
+    }
+    from target_async.models import DecisioningMethod
+
+    result = build_envelope(prepared, response, decisioning_method=DecisioningMethod.SERVER_SIDE, now=1_000_000.0)
+    assert result.response_tokens == [{"n": 1}, {"n": 2}, {"n": 3}]
+    assert result.trace == [{"t": "e"}, {"t": "p"}]
+    assert [a.payload for a in result.analytics_details or []] == [{"pe": "1"}, {"pe": "3"}]
+    assert result.target_cookie.value == target_cookie("s1", "new.35_0", now=1_000_000.0).value
+    assert result.target_location_hint_cookie is not None
+    assert result.target_location_hint_cookie.value == "35"
+    assert result["response"] is result.response
+    assert result["meta"]["decisioning_method"] == "server-side"
+    assert result["meta"]["remote_mboxes"] == []
+    assert result.request.context is not None and result.request.context.channel == "web"
+    with pytest.raises(KeyError):
+        result["nope"]

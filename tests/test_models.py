@@ -1,0 +1,113 @@
+"""The models: importable, built like the official SDK's examples, plain attrs classes."""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+import attrs
+import pytest
+
+import target_async.models as models
+from target_async.models import (
+    ChannelType,
+    Context,
+    DeliveryRequest,
+    MboxRequest,
+    MetricType,
+    Notification,
+    NotificationMbox,
+    Parameters,
+    PrefetchRequest,
+    ResponseTokens,
+    TraceResponse,
+)
+
+STATE = "J+W1Fq18hxliDDJonTPfV0S+mzxapAO3d14M43EsM9f12A6QaqL+E3XKkRFlmq9U"
+TOKEN = "t0FRvoWosOqHmYL5G18QCZNWHtnQtQrJfmRrQugEa2qCnQ9Y9OaLL2gsdrWQTvE54PwSz67rmXWmSnkXpSSS2Q=="
+
+
+def test_all_is_sorted_and_complete() -> None:
+    assert models.__all__ == sorted(models.__all__)
+    for name in models.__all__:
+        assert getattr(models, name) is not None
+    public_classes = {
+        name
+        for name, value in vars(models).items()
+        if not name.startswith("_") and isinstance(value, type)
+    }
+    assert public_classes <= set(models.__all__)
+
+
+def test_seed_prefetch_request() -> None:
+    mboxes = [MboxRequest(name="home"), MboxRequest(name="product1")]
+    prefetch = PrefetchRequest(mboxes=mboxes)
+    delivery_request = DeliveryRequest(prefetch=prefetch)
+    assert delivery_request.prefetch is prefetch
+    assert prefetch.mboxes is not None
+    assert [mbox.name for mbox in prefetch.mboxes] == ["home", "product1"]
+    # Required wire fields are left for the SDK to fill in.
+    assert mboxes[0].index is None
+    assert delivery_request.context is None
+
+
+def test_seed_notification_request() -> None:
+    notification_mbox = NotificationMbox(name="product1", state=STATE)
+    notification = Notification(
+        id="1",
+        type=MetricType.DISPLAY,
+        timestamp=1621530726000,
+        mbox=notification_mbox,
+        tokens=[TOKEN],
+    )
+    notification_request = DeliveryRequest(notifications=[notification])
+    assert notification_request.notifications == [notification]
+    assert notification.mbox == NotificationMbox(name="product1", state=STATE)
+    assert notification.type == "display"
+    assert notification.view is None and notification.page_load is None
+
+
+@pytest.mark.parametrize(
+    "cls", [getattr(models, name) for name in models.__all__ if attrs.has(getattr(models, name))]
+)
+def test_every_model_is_keyword_only_with_none_defaults(cls: type[Any]) -> None:
+    empty = cls()
+    assert all(getattr(empty, field.name) is None for field in attrs.fields(cls))
+    with pytest.raises(TypeError):
+        cls("positional")
+
+
+def test_models_are_mutable_and_evolve_copies() -> None:
+    mbox = MboxRequest(name="home")
+    indexed = attrs.evolve(mbox, index=0)
+    assert mbox.index is None and indexed == MboxRequest(name="home", index=0)
+    mbox.index = 3
+    assert mbox.index == 3
+
+
+def test_models_compare_by_value() -> None:
+    assert Context(channel=ChannelType.WEB) == Context(channel=ChannelType.WEB)
+    assert Context(channel=ChannelType.WEB) != Context(channel=ChannelType.MOBILE)
+
+
+@pytest.mark.parametrize(
+    "cls",
+    [
+        getattr(models, name)
+        for name in models.__all__
+        if isinstance(getattr(models, name), enum.EnumMeta)
+    ],
+)
+def test_enums_are_strings_that_print_as_their_value(cls: type[enum.Enum]) -> None:
+    for member in cls:
+        assert isinstance(member, str)
+        assert member == member.value
+        assert str(member) == member.value
+        assert f"{member}" == member.value
+        assert cls(member.value) is member
+
+
+def test_free_form_aliases() -> None:
+    assert Parameters == dict[str, str]
+    assert ResponseTokens == dict[str, Any]
+    assert TraceResponse == dict[str, Any]
