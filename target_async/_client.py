@@ -25,6 +25,7 @@ from ._delivery import (
 from ._events import EventEmitter
 from ._exceptions import ClientStateError, TargetValidationError
 from ._options import CallOptions, parse_call_options
+from ._telemetry import TelemetryStore
 from ._transport import DeliveryTransport
 from .models import DecisioningMethod
 
@@ -58,6 +59,7 @@ class AsyncTargetClient:
         self._state = _State.UNOPENED
         self._transport = DeliveryTransport(config)
         self._events = EventEmitter(config.events, config.logger)
+        self._telemetry = TelemetryStore(enabled=config.telemetry_enabled)
         self._exit_stack: AsyncExitStack | None = None
         self._task_group: anyio.abc.TaskGroup | None = None
 
@@ -90,6 +92,7 @@ class AsyncTargetClient:
         await stack.__aenter__()
         self._exit_stack = stack
         self._task_group = await stack.enter_async_context(anyio.create_task_group())
+        await self._start_background(self._task_group)
         await self._open()
         return self
 
@@ -114,9 +117,16 @@ class AsyncTargetClient:
         if self._state is _State.CLOSED:
             return
         self._state = _State.CLOSED
+        await self._stop_background()
         if self._task_group is not None:
             self._task_group.cancel_scope.cancel()
         await self._transport.aclose()
+
+    async def _start_background(self, task_group: anyio.abc.TaskGroup) -> None:
+        """Start the client's background work (runs once, in `__aenter__`)."""
+
+    async def _stop_background(self) -> None:
+        """Let background work finish within its deadline (runs once, in `aclose`)."""
 
     def _check_open(self) -> None:
         if self._state is _State.CLOSED:
@@ -184,11 +194,17 @@ class AsyncTargetClient:
         prepared = prepare_request(self._config, call)
         method = call.decisioning_method or self._config.decisioning_method
         if method is not DecisioningMethod.SERVER_SIDE:
-            raise TargetValidationError(f"decisioning_method {method.value!r} is not available yet")
+            return await self._decide_on_device(call, prepared, method)
         return await self._remote(call, prepared)
+
+    async def _decide_on_device(
+        self, call: CallOptions, prepared: PreparedRequest, method: DecisioningMethod
+    ) -> TargetDeliveryResponse:
+        raise TargetValidationError(f"decisioning_method {method.value!r} is not available yet")
 
     async def _remote(self, call: CallOptions, prepared: PreparedRequest) -> TargetDeliveryResponse:
         await self._open()
+        self._telemetry.attach(prepared.body)
         body = await self._transport.deliver(
             prepared.host, prepared.session_id, _serde.dumps(prepared.body), timeout_ms=call.timeout
         )
