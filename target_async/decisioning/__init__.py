@@ -1,0 +1,38 @@
+"""On-device decisioning: pure, synchronous evaluation of Target rules artifacts.
+
+Compile an artifact once (`compile_artifact`), then `decide` Delivery requests (camelCase
+JSON dicts) against it. Nothing here does I/O: geo lookups, artifact downloads and the
+notification/telemetry requests are the caller's, with the helpers below deciding what
+to fetch or send.
+"""
+
+from __future__ import annotations
+
+from ._compile import CompiledArtifact, compile_artifact
+from ._context import geo_from_lookup, warm_up, with_geo
+from ._decide import LocalDecision, decide, needs_geo_lookup, remote_dependency
+from ._telemetry import (
+    ARTIFACT_DOWNLOAD_REQUEST_ID,
+    artifact_telemetry_entry,
+    notification_request,
+    telemetry_entry,
+)
+from ._trace import NOT_APPLICABLE, ArtifactInfo
+
+__all__ = [
+    "ARTIFACT_DOWNLOAD_REQUEST_ID",
+    "NOT_APPLICABLE",
+    "ArtifactInfo",
+    "CompiledArtifact",
+    "LocalDecision",
+    "artifact_telemetry_entry",
+    "compile_artifact",
+    "decide",
+    "geo_from_lookup",
+    "needs_geo_lookup",
+    "notification_request",
+    "remote_dependency",
+    "telemetry_entry",
+    "warm_up",
+    "with_geo",
+]

@@ -1,0 +1,273 @@
+"""Turning a raw rules artifact into indexes and compiled rules, once per artifact."""
+
+from __future__ import annotations
+
+import json
+import marshal
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, Final
+
+import attrs
+
+from .._exceptions import ArtifactError
+from ._jsonlogic import Evaluator, compile_logic, var_paths
+
+__all__ = [
+    "SUPPORTED_ARTIFACT_MAJOR_VERSION",
+    "CompiledArtifact",
+    "CompiledRule",
+    "compile_artifact",
+]
+
+SUPPORTED_ARTIFACT_MAJOR_VERSION: Final = 1
+DEFAULT_GLOBAL_MBOX: Final = "target-global-mbox"
+_MARSHAL_VERSION: Final = 2  # no back-references: every load yields fully independent objects
+
+_META_RESPONSE_TOKENS: Final = (
+    "activity.id",
+    "activity.name",
+    "activity.type",
+    "experience.id",
+    "experience.name",
+    "location.id",
+    "location.name",
+    "location.type",
+    "offer.id",
+    "offer.name",
+    "option.id",
+    "option.name",
+)
+# response token -> key of the rule context's `geo`
+_GEO_RESPONSE_TOKENS: Final = (
+    ("geo.city", "city"),
+    ("geo.country", "country"),
+    ("geo.state", "region"),
+    ("geo.latitude", "latitude"),
+    ("geo.longitude", "longitude"),
+)
+
+
+@attrs.frozen(eq=False)
+class CompiledRule:
+    """One artifact rule, with its condition compiled and its response templates pre-built.
+
+    The templates are marshalled so that each decision gets fresh objects from a single C
+    call, instead of deep-copying artifact content.
+    """
+
+    raw: Mapping[str, Any]
+    rule_key: Any
+    activity_id: Any
+    meta: Mapping[str, Any]
+    condition: Evaluator
+    uses_allocation: bool
+    property_tokens: frozenset[str]
+    name: Any
+    event_tokens: tuple[str, ...]
+    has_macros: bool
+    execute_template: bytes
+    prefetch_template: bytes
+    view_template: bytes
+
+
+@attrs.frozen(eq=False)
+class CompiledArtifact:
+    """A rules artifact ready for `decide`; build it with `compile_artifact`. Immutable.
+
+    `raw` is the artifact dict it was compiled from; it must not be mutated afterwards.
+    The fields after `geo_targeting_enabled` are the engine's indexes, not for callers.
+    """
+
+    raw: Mapping[str, Any]
+    version: str
+    meta: Mapping[str, Any]
+    global_mbox: str
+    geo_targeting_enabled: bool
+    mbox_rules: Mapping[str, tuple[CompiledRule, ...]] = attrs.field(repr=False)
+    view_rules: Mapping[str, tuple[CompiledRule, ...]] = attrs.field(repr=False)
+    all_view_rules: tuple[CompiledRule, ...] = attrs.field(repr=False)
+    remote_mboxes: tuple[str, ...] = attrs.field(repr=False)
+    local_mboxes: frozenset[str] = attrs.field(repr=False)
+    remote_views: tuple[str, ...] = attrs.field(repr=False)
+    local_views: frozenset[str] = attrs.field(repr=False)
+    geo_response_tokens: tuple[tuple[str, str], ...] = attrs.field(repr=False)
+
+
+def _unsupported_version(version: Any) -> ArtifactError:
+    return ArtifactError(
+        f"The decisioning artifact version ({version}) is not supported. "
+        f"This library is compatible with this major version: {SUPPORTED_ARTIFACT_MAJOR_VERSION}"
+    )
+
+
+def _check_version(version: Any) -> str:
+    if not isinstance(version, str):
+        raise _unsupported_version(version)
+    major = version.split(".", 1)[0].strip()
+    if not major.isdigit() or int(major) != SUPPORTED_ARTIFACT_MAJOR_VERSION:
+        raise _unsupported_version(version)
+    return version
+
+
+def _has_macro(option: Mapping[str, Any]) -> bool:
+    content = option.get("content")
+    if option.get("type") == "html":
+        return isinstance(content, str) and "${" in content
+    if option.get("type") == "actions" and isinstance(content, list):
+        return any(
+            isinstance(action, dict)
+            and isinstance(action.get("content"), str)
+            and "${" in action["content"]
+            for action in content
+        )
+    return False
+
+
+def _templates(
+    consequence: Mapping[str, Any], meta_tokens: dict[str, Any]
+) -> tuple[bytes, bytes, bytes]:
+    """Marshalled response bodies for execute mboxes, prefetch mboxes and prefetch views.
+
+    execute: blank options dropped, eventTokens removed, only click metrics kept.
+    prefetch: every option carries an eventToken (a display metric's one at the same index
+    when the option has none); metrics only kept for views.
+    """
+    options: list[dict[str, Any]] = list(consequence.get("options") or [])
+    metrics: list[dict[str, Any]] = list(consequence.get("metrics") or [])
+    base = {key: value for key, value in consequence.items() if key not in ("options", "metrics")}
+
+    execute_options = [
+        {key: value for key, value in option.items() if key != "eventToken"}
+        | {"responseTokens": meta_tokens}
+        for option in options
+        if "type" in option or "content" in option
+    ]
+    click_metrics = [metric for metric in metrics if metric.get("type") == "click"]
+    execute = base | {"options": execute_options}
+    if click_metrics:
+        execute["metrics"] = click_metrics
+
+    prefetch_options = []
+    for position, option in enumerate(options):
+        event_token = option.get("eventToken")
+        if (
+            event_token is None
+            and position < len(metrics)
+            and metrics[position].get("type") == "display"
+        ):
+            event_token = metrics[position].get("eventToken")
+        prefetch_option = dict(option) | {"responseTokens": meta_tokens}
+        if event_token is None:
+            prefetch_option.pop("eventToken", None)
+        else:
+            prefetch_option["eventToken"] = event_token
+        prefetch_options.append(prefetch_option)
+    prefetch = base | {"options": prefetch_options}
+    view = prefetch | {"metrics": metrics}
+    return (
+        marshal.dumps(execute, _MARSHAL_VERSION),
+        marshal.dumps(prefetch, _MARSHAL_VERSION),
+        marshal.dumps(view, _MARSHAL_VERSION),
+    )
+
+
+_Condition = tuple[Evaluator, bool]  # (compiled condition, whether it reads `allocation`)
+
+
+def _compile_condition(raw: Mapping[str, Any], cache: dict[str, _Condition]) -> _Condition:
+    """The rule's compiled condition; rules of one artifact often share conditions, so they share closures."""
+    logic = raw.get("condition")
+    key = json.dumps(logic, separators=(",", ":"))
+    compiled = cache.get(key)
+    if compiled is None:
+        try:
+            condition = compile_logic(logic)
+        except ArtifactError as error:
+            raise ArtifactError(f"{error} in rule {raw.get('ruleKey')!r}") from None
+        uses_allocation = any(
+            path is None or path.split(".", 1)[0] == "allocation" for path in var_paths(logic)
+        )
+        compiled = cache[key] = (condition, uses_allocation)
+    return compiled
+
+
+def _compile_rule(
+    raw: Mapping[str, Any], response_tokens: frozenset[str], conditions: dict[str, _Condition]
+) -> CompiledRule:
+    meta = raw.get("meta") or {}
+    consequence = raw.get("consequence") or {}
+    condition, uses_allocation = _compile_condition(raw, conditions)
+    meta_tokens: dict[str, Any] = {
+        key: meta[key]
+        for key in _META_RESPONSE_TOKENS
+        if key in response_tokens and meta.get(key) is not None
+    }
+    options = consequence.get("options") or []
+    execute, prefetch, view = _templates(consequence, meta_tokens)
+    return CompiledRule(
+        raw=raw,
+        rule_key=raw.get("ruleKey"),
+        activity_id=meta.get("activity.id"),
+        meta=meta,
+        condition=condition,
+        uses_allocation=uses_allocation,
+        property_tokens=frozenset(raw.get("propertyTokens") or ()),
+        name=consequence.get("name"),
+        event_tokens=tuple(
+            option["eventToken"] for option in options if option.get("eventToken") is not None
+        ),
+        has_macros=any(_has_macro(option) for option in options),
+        execute_template=execute,
+        prefetch_template=prefetch,
+        view_template=view,
+    )
+
+
+def _compile_section(
+    section: Mapping[str, Any] | None,
+    response_tokens: frozenset[str],
+    conditions: dict[str, _Condition],
+) -> dict[str, tuple[CompiledRule, ...]]:
+    return {
+        name: tuple(_compile_rule(rule, response_tokens, conditions) for rule in rules)
+        for name, rules in (section or {}).items()
+    }
+
+
+def compile_artifact(raw: Mapping[str, Any]) -> CompiledArtifact:
+    """Compile a (JSON-decoded) rules artifact.
+
+    Raises `ArtifactError` when the artifact's major version is not 1, when it is malformed,
+    or when a rule uses a json-logic operator this engine does not know (the message names it).
+    """
+    if not isinstance(raw, Mapping):
+        raise ArtifactError("Invalid Artifact: not a JSON object")
+    version = _check_version(raw.get("version"))
+    response_tokens = frozenset(raw.get("responseTokens") or ())
+    try:
+        rules = raw.get("rules") or {}
+        conditions: dict[str, _Condition] = {}
+        mbox_rules = _compile_section(rules.get("mboxes"), response_tokens, conditions)
+        view_rules = _compile_section(rules.get("views"), response_tokens, conditions)
+        return CompiledArtifact(
+            raw=raw,
+            version=version,
+            meta=raw.get("meta") or {},
+            global_mbox=raw.get("globalMbox") or DEFAULT_GLOBAL_MBOX,
+            geo_targeting_enabled=bool(raw.get("geoTargetingEnabled", False)),
+            mbox_rules=MappingProxyType(mbox_rules),
+            view_rules=MappingProxyType(view_rules),
+            all_view_rules=tuple(rule for rules_ in view_rules.values() for rule in rules_),
+            remote_mboxes=tuple(raw.get("remoteMboxes") or ()),
+            local_mboxes=frozenset(raw.get("localMboxes") or ()),
+            remote_views=tuple(raw.get("remoteViews") or ()),
+            local_views=frozenset(raw.get("localViews") or ()),
+            geo_response_tokens=tuple(
+                (token, key) for token, key in _GEO_RESPONSE_TOKENS if token in response_tokens
+            ),
+        )
+    except ArtifactError:
+        raise
+    except (AttributeError, TypeError, ValueError, KeyError) as error:
+        raise ArtifactError(f"Invalid Artifact: {error}") from error
