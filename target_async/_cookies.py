@@ -7,6 +7,7 @@ written by at.js or by `target-python-sdk` is read here and vice versa.
 from __future__ import annotations
 
 import math
+import re
 import time
 from urllib.parse import quote, unquote
 
@@ -70,6 +71,14 @@ class InternalCookie:
     expires: int
 
 
+_URL_SAFE = re.compile(r"[A-Za-z0-9_.~-]*")
+
+
+def _quote(value: str) -> str:
+    # Session ids and tntIds are nearly always URL-safe; skip `quote` for them (hot path).
+    return value if _URL_SAFE.fullmatch(value) else quote(value)
+
+
 def visitor_cookie_name(organization_id: str) -> str:
     """Name of the Experience Cloud visitor (ECID) cookie for an organization."""
     return f"AMCV_{organization_id}"
@@ -111,7 +120,7 @@ def target_cookie(session_id: str, tnt_id: str | None, *, now: float | None = No
     entries = [InternalCookie(SESSION_ENTRY, session_id, now_s + SESSION_MAX_AGE)]
     if tnt_id:
         entries.append(InternalCookie(DEVICE_ID_ENTRY, tnt_id, now_s + TNT_ID_MAX_AGE))
-    value = "|".join(f"{quote(e.name)}#{quote(e.value)}#{e.expires}" for e in entries)
+    value = "|".join(f"{_quote(e.name)}#{_quote(e.value)}#{e.expires}" for e in entries)
     latest = max(e.expires for e in entries)
     max_age = math.ceil(abs(latest * 1000 - now_exact * 1000) / 1000)
     return Cookie(name=TARGET_COOKIE, value=value, max_age=max_age)

@@ -6,8 +6,8 @@ A request is normalised in its wire form (camelCase dict) so that the user's
 
 from __future__ import annotations
 
-import copy
 import logging
+import re
 import time
 import uuid
 from collections.abc import Mapping
@@ -47,7 +47,8 @@ __all__ = [
 
 _CHANNELS = frozenset({"web", "mobile"})
 _NOTIFICATION_TYPES = frozenset({"click", "display"})
-_SESSION_FORBIDDEN = frozenset(" ?/")
+# The Delivery API's rule: 1-128 printable characters except space, "?" and "/".
+_SESSION_ID = re.compile(r"[^\x00-\x20\x7f-\x9f?/]{1,128}")
 _ANALYTICS_DEFAULT_LOGGING = "server_side"
 
 
@@ -67,8 +68,9 @@ def _request_dict(request: Any, *, required_message: str) -> dict[str, Any]:
         assert isinstance(body, dict)
         return body
     if isinstance(request, Mapping):
-        # A plain dict is taken as wire JSON (camelCase); copied, never mutated.
-        return copy.deepcopy(dict(request))
+        # A plain dict is taken as wire JSON (camelCase). Normalisation copies every
+        # level it changes, so the caller's dict is never mutated without a deep copy.
+        return dict(request)
     if request is None:
         raise TargetValidationError(required_message)
     raise TargetValidationError(
@@ -77,9 +79,7 @@ def _request_dict(request: Any, *, required_message: str) -> dict[str, Any]:
 
 
 def _check_session_id(session_id: str) -> str:
-    if not 1 <= len(session_id) <= 128 or any(
-        c in _SESSION_FORBIDDEN or not c.isprintable() for c in session_id
-    ):
+    if _SESSION_ID.fullmatch(session_id) is None:
         raise TargetValidationError(
             "session_id must be 1-128 printable characters without space, '?' or '/'"
         )
@@ -94,7 +94,7 @@ def _valid_mboxes(mboxes: Any, logger: logging.Logger) -> list[dict[str, Any]]:
         if isinstance(mbox, dict) and isinstance(mbox.get("name"), str) and mbox["name"]:
             index = mbox.get("index")
             if isinstance(index, bool) or not isinstance(index, int):
-                mbox["index"] = position
+                mbox = {**mbox, "index": position}
             valid.append(mbox)
         else:
             logger.warning("Mbox validation failed for: %r (dropped: an mbox needs a non-empty name)", mbox)
@@ -107,6 +107,7 @@ def _normalise_section(body: dict[str, Any], key: str, logger: logging.Logger) -
         return
     if not isinstance(section, dict):
         raise TargetValidationError(f"{key} must be an object")
+    section = body[key] = dict(section)
     has_page_load = section.get("pageLoad") is not None
     has_views = key == "prefetch" and section.get("views") is not None
     if not has_page_load and not has_views and not section.get("mboxes"):
@@ -204,11 +205,8 @@ def prepare_request(
 
     cookies = parse_target_cookie(options.target_cookie)
     session_cookie = cookies.get(SESSION_ENTRY)
-    session_id = _check_session_id(
-        (session_cookie.value if session_cookie and session_cookie.value else None)
-        or options.session_id
-        or str(uuid.uuid4())
-    )
+    given_session = (session_cookie.value if session_cookie and session_cookie.value else None) or options.session_id
+    session_id = _check_session_id(given_session) if given_session else str(uuid.uuid4())
 
     if not body.get("requestId"):
         body["requestId"] = str(uuid.uuid4())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import uuid
 
@@ -113,11 +114,21 @@ def test_environment_id_and_channel() -> None:
     assert prepare(odd).body["context"]["channel"] == "web"
 
 
-def test_a_plain_wire_dict_is_accepted_and_copied() -> None:
-    request = {"context": {"channel": "web"}, "execute": {"mboxes": [{"name": "a", "index": 3}]}}
-    body = prepare(request).body
+def test_a_plain_wire_dict_is_accepted_and_never_mutated() -> None:
+    request = {
+        "context": {"channel": "tv"},
+        "execute": {"mboxes": [{"name": "a", "index": 3}, {"name": ""}]},
+        "prefetch": {"mboxes": [{"name": "b"}]},
+        "id": {"thirdPartyId": "x"},
+    }
+    snapshot = copy.deepcopy(request)
+    body = prepare(request, target_cookie=target_cookie("s", "t.1_0").value, customer_ids=[
+        CustomerId(id="1", integration_code="a", authenticated_state=AuthenticatedState.UNKNOWN)
+    ]).body
     assert body["execute"]["mboxes"] == [{"name": "a", "index": 3}]
-    assert "requestId" not in request
+    assert body["prefetch"]["mboxes"] == [{"name": "b", "index": 0}]
+    assert body["context"]["channel"] == "web" and body["id"]["tntId"] == "t.1_0"
+    assert request == snapshot
 
 
 @pytest.mark.parametrize(
