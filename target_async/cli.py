@@ -1,24 +1,647 @@
-"""The `target-async` command."""
+"""The `target-async` command (also `python -m target_async`).
+
+Exit codes: 0 success, 1 the command failed while running (network, HTTP status, an
+artifact the engine cannot use), 2 bad usage or input (options, files, mbox names).
+"""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
 
 import anyio
+import httpx
+
+from . import _serde
+from ._client import AsyncTargetClient
+from ._exceptions import TargetError
+from .decisioning import compile_artifact
+from .decisioning._obfuscation import deobfuscate
+from .testing import (
+    DEFAULT_CLIENT,
+    DEFAULT_ORGANIZATION_ID,
+    SAMPLE_ARTIFACT_PATH,
+    LocalEdge,
+    artifact_url,
+)
+
+PROG = "target-async"
+SAMPLE = "sample"
+_EXIT_FAILED = 1
+_EXIT_USAGE = 2
+
+
+class _UsageError(Exception):
+    """Bad input: reported with exit code 2."""
+
+
+class _Failure(Exception):
+    """The command could not do its work: reported with exit code 1."""
+
+
+# -- reading artifacts -------------------------------------------------------------------
+
+
+def _artifact_path(value: str) -> Path:
+    return SAMPLE_ARTIFACT_PATH if value == SAMPLE else Path(value)
+
+
+def _parse_artifact_bytes(
+    data: bytes, where: str, *, obfuscated: bool, organization_id: str | None
+) -> dict[str, Any]:
+    if obfuscated:
+        if not organization_id:
+            raise _UsageError(f"{where} is obfuscated (rules.bin): give --organization-id")
+        try:
+            data = deobfuscate(data, organization_id)
+        except TargetError as error:
+            raise _UsageError(f"{where}: {error}") from None
+    try:
+        raw = json.loads(data)
+    except ValueError as error:
+        hint = " (wrong --organization-id?)" if obfuscated else ""
+        raise _UsageError(f"{where} is not valid JSON{hint}: {error}") from None
+    if not isinstance(raw, dict) or "rules" not in raw or "version" not in raw:
+        raise _UsageError(f"{where} is not a rules artifact (no version and rules)")
+    return raw
+
+
+def _read_artifact(value: str, organization_id: str | None = None) -> dict[str, Any]:
+    """The artifact in a JSON or `.bin` file (`sample`: the bundled sample artifact)."""
+    path = _artifact_path(value)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise _UsageError(f"cannot read artifact {path}: {error.strerror or error}") from None
+    return _parse_artifact_bytes(
+        data,
+        str(path),
+        obfuscated=path.suffix.lower() == ".bin",
+        organization_id=organization_id,
+    )
+
+
+def _read_offers(value: str) -> dict[str, Any]:
+    path = Path(value)
+    try:
+        offers = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise _UsageError(f"cannot read offers {path}: {error.strerror or error}") from None
+    except ValueError as error:
+        raise _UsageError(f"{path} is not valid JSON: {error}") from None
+    if not isinstance(offers, dict):
+        raise _UsageError(f"{path} must hold a JSON object of mbox names to offers")
+    return offers
+
+
+def _object(value: Any) -> dict[str, Any]:
+    """`value` if it is a JSON object, else an empty one (artifacts are read leniently)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _edge_identity(raw: Mapping[str, Any]) -> tuple[str, str]:
+    """The client code and organization an artifact was generated for (the edge plays them)."""
+    meta = _object(raw.get("meta"))
+    client = meta.get("clientCode")
+    organization_id = meta.get("organizationId")
+    return (
+        client if isinstance(client, str) and client else DEFAULT_CLIENT,
+        organization_id
+        if isinstance(organization_id, str) and organization_id
+        else DEFAULT_ORGANIZATION_ID,
+    )
+
+
+# -- artifact inspect --------------------------------------------------------------------
+
+
+def _names(value: Any) -> list[str]:
+    return sorted(str(name) for name in value) if isinstance(value, (list, dict)) else []
+
+
+def _summarize_artifact(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """What an artifact holds and what of it can be decided on-device (JSON-ready)."""
+    rules = _object(raw.get("rules"))
+    activities: dict[Any, dict[str, Any]] = {}
+    audiences: dict[str, set[Any]] = {}
+    for kind in ("mboxes", "views"):
+        for location, location_rules in _object(rules.get(kind)).items():
+            for rule in location_rules if isinstance(location_rules, list) else []:
+                meta = _object(_object(rule).get("meta"))
+                activity_id = meta.get("activity.id", _object(rule).get("activityId"))
+                activity = activities.setdefault(
+                    activity_id,
+                    {
+                        "id": activity_id,
+                        "name": meta.get("activity.name"),
+                        "type": meta.get("activity.type"),
+                        "mboxes": [],
+                        "views": [],
+                        "experiences": [],
+                        "audiences": [],
+                    },
+                )
+                if location not in activity[kind]:
+                    activity[kind].append(location)
+                experience = meta.get("experience.name", meta.get("experience.id"))
+                if experience is not None and experience not in activity["experiences"]:
+                    activity["experiences"].append(experience)
+                for audience in meta.get("audience.ids") or []:
+                    if audience not in activity["audiences"]:
+                        activity["audiences"].append(audience)
+                    audiences.setdefault(str(audience), set()).add(activity_id)
+    try:
+        compile_artifact(raw)
+        problem = None
+    except TargetError as error:
+        problem = str(error)
+    meta = _object(raw.get("meta"))
+    return {
+        "version": raw.get("version"),
+        "client": meta.get("clientCode"),
+        "environment": meta.get("environment"),
+        "generatedAt": meta.get("generatedAt"),
+        "globalMbox": raw.get("globalMbox") or "target-global-mbox",
+        "geoTargetingEnabled": bool(raw.get("geoTargetingEnabled", False)),
+        "responseTokens": list(raw.get("responseTokens") or []),
+        "activities": list(activities.values()),
+        "audiences": {
+            audience: sorted(activity_ids, key=str) for audience, activity_ids in audiences.items()
+        },
+        "onDevice": {
+            "usable": problem is None,
+            "problem": problem,
+            "localMboxes": _names(raw.get("localMboxes")),
+            "localViews": _names(raw.get("localViews")),
+            "remoteMboxes": _names(raw.get("remoteMboxes")),
+            "remoteViews": _names(raw.get("remoteViews")),
+            "mboxesWithRules": _names(rules.get("mboxes")),
+            "viewsWithRules": _names(rules.get("views")),
+        },
+    }
+
+
+_ACTIVITY_TYPES = {"ab": "A/B test", "landing": "experience targeting"}
+
+
+def _listing(names: Sequence[Any]) -> str:
+    return ", ".join(str(name) for name in names) if names else "-"
+
+
+def _print_summary(where: str, summary: Mapping[str, Any]) -> None:
+    print(f"Artifact {where}")
+    print(
+        f"  version {summary['version']}, client {summary['client'] or '?'}, "
+        f"environment {summary['environment'] or '?'}, generated {summary['generatedAt'] or '?'}"
+    )
+    print(
+        f"  global mbox {summary['globalMbox']}, geo targeting "
+        f"{'on' if summary['geoTargetingEnabled'] else 'off'}, "
+        f"response tokens: {_listing(summary['responseTokens'])}"
+    )
+    activities = summary["activities"]
+    print(f"\nActivities ({len(activities)})")
+    for activity in activities:
+        where_shown = [f"mbox {name}" for name in activity["mboxes"]] + [
+            f"view {name}" for name in activity["views"]
+        ]
+        kind = _ACTIVITY_TYPES.get(activity["type"], activity["type"])
+        print(f"  {activity['id']}  {activity['name']}  ({kind})")
+        print(f"      on {_listing(where_shown)}")
+        print(f"      experiences: {_listing(activity['experiences'])}")
+        if activity["audiences"]:
+            print(f"      audiences: {_listing(activity['audiences'])}")
+    audiences = summary["audiences"]
+    print(f"\nAudiences ({len(audiences)})")
+    for audience, activity_ids in audiences.items():
+        print(f"  {audience}: used by activity {_listing(activity_ids)}")
+    on_device = summary["onDevice"]
+    print("\nOn-device decisioning")
+    if on_device["usable"]:
+        print(
+            f"  decided on-device: mboxes {_listing(on_device['localMboxes'])}; "
+            f"views {_listing(on_device['localViews'])}"
+        )
+        print(
+            f"  need the edge (remote): mboxes {_listing(on_device['remoteMboxes'])}; "
+            f"views {_listing(on_device['remoteViews'])}"
+        )
+    else:
+        print(f"  not usable: {on_device['problem']}")
+
+
+def _cmd_artifact_inspect(args: argparse.Namespace) -> int:
+    raw = _read_artifact(args.path, args.organization_id)
+    summary = _summarize_artifact(raw)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        _print_summary(str(_artifact_path(args.path)), summary)
+    return 0 if summary["onDevice"]["usable"] else _EXIT_FAILED
+
+
+# -- artifact fetch ----------------------------------------------------------------------
+
+
+async def _download(url: str, timeout_seconds: float) -> httpx.Response:
+    try:
+        async with httpx.AsyncClient(timeout=timeout_seconds) as http:
+            response = await http.get(url)
+    except httpx.HTTPError as error:
+        raise _Failure(f"cannot download {url}: {error or type(error).__name__}") from None
+    if response.status_code != 200:
+        raise _Failure(
+            f"cannot download {url}: HTTP {response.status_code} {response.text[:200]}".rstrip()
+        )
+    return response
+
+
+def _cmd_artifact_fetch(args: argparse.Namespace) -> int:
+    if args.location is None and not args.client:
+        raise _UsageError("give --client (or the full URL with --location)")
+    url = args.location or artifact_url(
+        args.client,
+        args.environment,
+        property_token=args.property_token,
+        obfuscated=args.binary,
+    )
+    obfuscated = httpx.URL(url).path.lower().endswith(".bin")
+    if obfuscated and not args.organization_id:
+        raise _UsageError(f"{url} is obfuscated (rules.bin): give --organization-id")
+    response = anyio.run(_download, url, args.timeout / 1000)
+    raw = _parse_artifact_bytes(
+        response.content, url, obfuscated=obfuscated, organization_id=args.organization_id
+    )
+    data = json.dumps(raw, indent=2).encode() + b"\n" if obfuscated else response.content
+    etag = response.headers.get("etag", "none")
+    if args.output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return 0
+    try:
+        Path(args.output).write_bytes(data)
+    except OSError as error:
+        raise _UsageError(f"cannot write {args.output}: {error.strerror or error}") from None
+    rules = raw.get("rules") or {}
+    print(
+        f"Saved {url} to {args.output}: version {raw.get('version')}, "
+        f"{len(rules.get('mboxes') or {})} mboxes, {len(rules.get('views') or {})} views "
+        f"with rules, ETag {etag}"
+    )
+    return 0
+
+
+# -- offers ------------------------------------------------------------------------------
+
+
+def _parameters(pairs: Sequence[str]) -> dict[str, str]:
+    parameters: dict[str, str] = {}
+    for pair in pairs:
+        name, equals, value = pair.partition("=")
+        if not equals or not name:
+            raise _UsageError(f"--param takes NAME=VALUE, got {pair!r}")
+        parameters[name] = value
+    return parameters
+
+
+def _offers_request(args: argparse.Namespace) -> dict[str, Any]:
+    parameters = _parameters(args.param)
+    mboxes = []
+    for index, name in enumerate(args.mbox):
+        mbox: dict[str, Any] = {"name": name, "index": index}
+        if parameters:
+            mbox["parameters"] = parameters
+        mboxes.append(mbox)
+    context: dict[str, Any] = {"channel": "web"}
+    if args.url:
+        context["address"] = {"url": args.url}
+    if args.user_agent:
+        context["userAgent"] = args.user_agent
+    request: dict[str, Any] = {"context": context, "execute": {"mboxes": mboxes}}
+    if args.tnt_id:
+        request["id"] = {"tntId": args.tnt_id}
+    return request
+
+
+def _decisioning_method(args: argparse.Namespace) -> str:
+    if args.on_device:
+        return "on-device"
+    if args.hybrid:
+        return "hybrid"
+    return "server-side"
+
+
+def _check_known_mboxes(raw: Mapping[str, Any], mboxes: Sequence[str]) -> None:
+    rules = _object(raw.get("rules"))
+    known = (
+        set(_names(rules.get("mboxes")))
+        | set(_names(raw.get("localMboxes")))
+        | set(_names(raw.get("remoteMboxes")))
+    )
+    unknown = [name for name in mboxes if name not in known]
+    if unknown:
+        raise _UsageError(
+            f"unknown mbox {', '.join(map(repr, unknown))}: the artifact knows "
+            f"{_listing(sorted(known))}"
+        )
+
+
+async def _get_offers(options: dict[str, Any], request: dict[str, Any]) -> Any:
+    async with AsyncTargetClient.create(options) as client:
+        return await client.get_offers({"request": request})
+
+
+async def _offers_from_artifact(
+    raw: dict[str, Any], method: str, request: dict[str, Any], timeout_ms: float
+) -> Any:
+    client, organization_id = _edge_identity(raw)
+    async with LocalEdge(artifact=raw, client=client, organization_id=organization_id) as edge:
+        options = edge.client_options(decisioning_method=method, timeout=timeout_ms)
+        if method != "server-side":
+            options["polling_interval"] = 0
+        return await _get_offers(options, request)
+
+
+def _format_content(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    return json.dumps(content, indent=2)
+
+
+def _print_decisions(result: Any) -> None:
+    response = _serde.unstructure(result.response)
+    for mbox in (response.get("execute") or {}).get("mboxes") or []:
+        options = mbox.get("options") or []
+        print(mbox.get("name"))
+        if not options:
+            print("  (no offer)")
+        for option in options:
+            tokens = option.get("responseTokens") or {}
+            activity = tokens.get("activity.name") or tokens.get("activity.id")
+            experience = tokens.get("experience.name") or tokens.get("experience.id")
+            if activity is not None:
+                print(f"  activity: {activity}, experience: {experience}")
+            text = _format_content(option.get("content")).replace("\n", "\n    ")
+            print(f"  {option.get('type')}: {text}")
+    visitor = response.get("id") or {}
+    line = (
+        f"\nDecided {result.meta.decisioning_method}, status {response.get('status')}, "
+        f"tntId {visitor.get('tntId')}"
+    )
+    if response.get("edgeHost"):
+        line += f", edge {response['edgeHost']}"
+    if result.meta.remote_mboxes:
+        line += f"; the edge must decide: {_listing(result.meta.remote_mboxes)}"
+    print(line)
+
+
+def _cmd_offers(args: argparse.Namespace) -> int:
+    method = _decisioning_method(args)
+    request = _offers_request(args)
+    if args.artifact is not None:
+        if args.client or args.organization_id:
+            raise _UsageError("give either --artifact or --client/--organization-id, not both")
+        raw = _read_artifact(args.artifact)
+        _check_known_mboxes(raw, args.mbox)
+        result = anyio.run(_offers_from_artifact, raw, method, request, args.timeout)
+    else:
+        if not args.client or not args.organization_id:
+            raise _UsageError("give --artifact PATH, or --client and --organization-id")
+        options: dict[str, Any] = {
+            "client": args.client,
+            "organization_id": args.organization_id,
+            "decisioning_method": method,
+            "timeout": args.timeout,
+        }
+        if method != "server-side":
+            options["polling_interval"] = 0
+        result = anyio.run(_get_offers, options, request)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "decisioningMethod": result.meta.decisioning_method,
+                    "remoteMboxes": result.meta.remote_mboxes,
+                    "response": _serde.unstructure(result.response),
+                },
+                indent=2,
+            )
+        )
+    else:
+        _print_decisions(result)
+    return 0
+
+
+# -- edge serve ----------------------------------------------------------------------------
+
+
+def _log_requests(edge: LocalEdge) -> None:
+    for request in edge.requests:
+        status = "reset" if request.status is None else request.status
+        print(f"{request.method} {request.path} -> {status} (Host: {request.host})")
+    # A long-running server must not keep every request it ever received.
+    edge.clear()
+    sys.stdout.flush()
+
+
+async def _serve(edge: LocalEdge, description: str) -> None:
+    async with edge:
+        print(f"Local Target edge listening on {edge.url} ({description})")
+        print(f"  client {edge.client}, organization {edge.organization_id}")
+        print("  POST /rest/v1/delivery")
+        if edge.artifact is not None:
+            base = f"/{edge.client}/{edge.environment}/v1"
+            print(f"  GET  {base}/rules.json and {base}/rules.bin (also under /{{property}}/)")
+        print("  GET  /v1/geo")
+        print("Requests are logged below; Ctrl-C stops.", flush=True)
+        try:
+            while True:
+                await anyio.sleep(0.2)
+                _log_requests(edge)
+        finally:
+            _log_requests(edge)
+
+
+def _cmd_edge_serve(args: argparse.Namespace) -> int:
+    offers = _read_offers(args.offers) if args.offers is not None else None
+    if args.artifact is not None:
+        raw = _read_artifact(args.artifact, args.organization_id)
+        client, organization_id = _edge_identity(raw)
+        description = f"deciding from {_artifact_path(args.artifact)}"
+    else:
+        raw = None
+        client, organization_id = DEFAULT_CLIENT, DEFAULT_ORGANIZATION_ID
+        description = f"offers from {args.offers or 'the bundled sample offers'}"
+    try:
+        edge = LocalEdge(
+            offers,
+            artifact=raw,
+            client=args.client or client,
+            organization_id=args.organization_id or organization_id,
+            environment=args.environment,
+            host=args.host,
+            port=args.port,
+        )
+    except TargetError as error:
+        raise _UsageError(str(error)) from None
+    try:
+        anyio.run(_serve, edge, description)
+    except OSError as error:
+        raise _Failure(f"cannot listen on {args.host}:{args.port}: {error}") from None
+    except KeyboardInterrupt:
+        print("Local edge stopped.")
+    return 0
+
+
+# -- demo ----------------------------------------------------------------------------------
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from ._demo import run_demo
+
+    anyio.run(run_demo)
+    return 0
+
+
+# -- parser --------------------------------------------------------------------------------
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(_EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _port(value: str) -> int:
+    if not value.isdigit() or int(value) > 65535:
+        raise argparse.ArgumentTypeError(f"not a TCP port: {value!r}")
+    return int(value)
+
+
+def _milliseconds(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"not a positive number of milliseconds: {value!r}")
+    return number
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="target-async", description="Adobe Target Delivery API tools.")
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("demo", help="run the demo against the built-in local edge (no account, no network)")
+    parser = _Parser(
+        prog=PROG,
+        description="Adobe Target Delivery API tools: a local edge, decisions, artifacts.",
+        epilog="Exit codes: 0 success, 1 the command failed, 2 bad usage or input.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    artifact_help = "rules artifact: a rules.json or rules.bin file, or 'sample' (bundled)"
+
+    demo = commands.add_parser(
+        "demo", help="run the demo against the built-in local edge (no account, no network)"
+    )
+    demo.set_defaults(run=_cmd_demo)
+
+    edge = commands.add_parser("edge", help="the local Target edge")
+    edge_commands = edge.add_subparsers(dest="edge_command", required=True, metavar="COMMAND")
+    serve = edge_commands.add_parser(
+        "serve",
+        help="run a local edge until Ctrl-C",
+        description="Serve the Delivery API, the artifact CDN paths and /v1/geo on loopback. "
+        "With --artifact it decides server-side from the artifact; otherwise it answers "
+        "from offers (--offers, default: the bundled sample offers).",
+    )
+    serve.add_argument("--artifact", metavar="PATH", help=artifact_help)
+    serve.add_argument(
+        "--offers",
+        metavar="PATH",
+        help="offers JSON (mbox name -> options); with --artifact, answers its remote mboxes",
+    )
+    serve.add_argument(
+        "--port", type=_port, default=0, help="TCP port (default: a free one, printed)"
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address (default: 127.0.0.1)")
+    serve.add_argument("--client", help="client code (default: the artifact's, else 'demo')")
+    serve.add_argument(
+        "--organization-id",
+        help="IMS organization: rules.bin key, and needed to read a .bin --artifact",
+    )
+    serve.add_argument(
+        "--environment", default="production", help="artifact environment path segment"
+    )
+    serve.set_defaults(run=_cmd_edge_serve)
+
+    offers = commands.add_parser(
+        "offers",
+        help="decide mboxes and print the offers",
+        description="Decide mboxes (execute) and print the offers. With --artifact, a local "
+        "edge serving the artifact is started and asked; with --client and "
+        "--organization-id, Adobe's edge is.",
+    )
+    offers.add_argument(
+        "--mbox", action="append", required=True, metavar="NAME", help="mbox (repeatable)"
+    )
+    method = offers.add_mutually_exclusive_group()
+    method.add_argument("--on-device", action="store_true", help="decide on-device")
+    method.add_argument("--hybrid", action="store_true", help="decide on-device when possible")
+    offers.add_argument("--artifact", metavar="PATH", help=artifact_help)
+    offers.add_argument("--client", help="client code (Adobe's edge)")
+    offers.add_argument("--organization-id", help="IMS organization id (Adobe's edge)")
+    offers.add_argument(
+        "--param", action="append", default=[], metavar="NAME=VALUE", help="mbox parameter"
+    )
+    offers.add_argument("--url", help="page URL (context.address.url)")
+    offers.add_argument("--user-agent", help="visitor's User-Agent (context.userAgent)")
+    offers.add_argument("--tnt-id", help="visitor id, for a repeatable A/B allocation")
+    offers.add_argument("--timeout", type=_milliseconds, default=10_000, help="ms (default 10000)")
+    offers.add_argument("--json", action="store_true", help="print the response as JSON")
+    offers.set_defaults(run=_cmd_offers)
+
+    artifact = commands.add_parser("artifact", help="download or summarise rules artifacts")
+    artifact_commands = artifact.add_subparsers(
+        dest="artifact_command", required=True, metavar="COMMAND"
+    )
+    fetch = artifact_commands.add_parser(
+        "fetch",
+        help="download an artifact (rules.bin is de-obfuscated)",
+        description="Download a rules artifact from Adobe's CDN (or --location) and write "
+        "its JSON to --output or stdout.",
+    )
+    fetch.add_argument("--client", help="client code")
+    fetch.add_argument("--environment", default="production", help="default: production")
+    fetch.add_argument("--property-token", help="property (at_property) token")
+    fetch.add_argument("--binary", action="store_true", help="fetch rules.bin, not rules.json")
+    fetch.add_argument("--location", metavar="URL", help="full artifact URL (overrides the rest)")
+    fetch.add_argument("--organization-id", help="IMS organization id: needed for rules.bin")
+    fetch.add_argument("--output", metavar="PATH", help="file to write (default: stdout)")
+    fetch.add_argument("--timeout", type=_milliseconds, default=10_000, help="ms (default 10000)")
+    fetch.set_defaults(run=_cmd_artifact_fetch)
+
+    inspect = artifact_commands.add_parser(
+        "inspect",
+        help="summarise an artifact",
+        description="List an artifact's activities, mboxes, views and audiences, and what "
+        "on-device decisioning can decide. Exits 1 when the engine cannot use the artifact.",
+    )
+    inspect.add_argument("path", metavar="PATH", help=artifact_help)
+    inspect.add_argument("--organization-id", help="IMS organization id: needed for .bin")
+    inspect.add_argument("--json", action="store_true", help="print the summary as JSON")
+    inspect.set_defaults(run=_cmd_artifact_inspect)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.command == "demo":
-        from ._demo import run_demo
-
-        anyio.run(run_demo)
-    return 0
+    try:
+        code: int = args.run(args)
+    except _UsageError as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return _EXIT_USAGE
+    except (_Failure, TargetError) as error:
+        print(f"{PROG}: {error}", file=sys.stderr)
+        return _EXIT_FAILED
+    return code

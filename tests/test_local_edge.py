@@ -12,9 +12,15 @@ import httpx
 import pytest
 from openapi import validate_delivery_request, validate_delivery_response
 
+from target_async import AsyncTargetClient, _serde
 from target_async._exceptions import ClientStateError, TargetConfigError
+from target_async.decisioning import compile_artifact, decide
+from target_async.decisioning._obfuscation import deobfuscate, obfuscate
 from target_async.testing import (
+    DEFAULT_CLIENT,
+    DEFAULT_GEO,
     GLOBAL_MBOX,
+    SAMPLE_ARTIFACT_PATH,
     SAMPLE_OFFERS_PATH,
     Fault,
     LocalEdge,
@@ -831,3 +837,437 @@ async def test_concurrent_httpx_requests_over_the_transport(
 
     request_ids = await asyncio.gather(*(one(number) for number in range(100)))
     assert request_ids == [f"r{number}" for number in range(100)]
+
+
+# -- artifact mode -----------------------------------------------------------------------------
+
+SAMPLE_ARTIFACT: dict[str, Any] = json.loads(SAMPLE_ARTIFACT_PATH.read_text())
+CONFORMANCE = Path(__file__).resolve().parents[1].parent / "shared" / "conformance"
+REFERENCE_ORG = "74F652E95F1B16FE0A495C92@AdobeOrg"
+SAFARI = (
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.4 Safari/605.1.15"
+)
+CHROME = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
+)
+
+
+@pytest.fixture
+async def artifact_edge(anyio_backend: str) -> Any:
+    async with LocalEdge(artifact=SAMPLE_ARTIFACT_PATH) as local_edge:
+        yield local_edge
+
+
+def experience(answer: dict[str, Any]) -> Any:
+    return answer["options"][0]["responseTokens"]["experience.name"]
+
+
+def test_sample_artifact_has_the_advertised_activities() -> None:
+    compiled = compile_artifact(SAMPLE_ARTIFACT)
+    assert compiled.version == "1.0.0"
+    assert SAMPLE_ARTIFACT["meta"]["clientCode"] == DEFAULT_CLIENT
+    rules = SAMPLE_ARTIFACT["rules"]
+    kinds = {
+        (rule["meta"]["activity.type"], rule["meta"]["location.type"], name)
+        for section in ("mboxes", "views")
+        for name, section_rules in rules[section].items()
+        for rule in section_rules
+    }
+    assert ("ab", "mbox", "hero-banner") in kinds
+    assert ("landing", "mbox", "checkout-promo") in kinds
+    assert ("ab", "view", "home") in kinds
+    flags = rules["mboxes"]["feature-flags"]
+    assert {option["type"] for rule in flags for option in rule["consequence"]["options"]} == {
+        "json"
+    }
+    audiences = {
+        a for rule in rules["mboxes"]["checkout-promo"] for a in rule["meta"]["audience.ids"]
+    }
+    assert len(audiences) == 3
+    assert compiled.remote_mboxes == ("loyalty-offers",)
+
+
+def test_sample_artifact_decides_sensibly() -> None:
+    compiled = compile_artifact(SAMPLE_ARTIFACT)
+
+    def decide_for(visitor: str, **context: Any) -> dict[str, Any]:
+        request = {
+            "id": {"tntId": visitor},
+            "context": {"channel": "web", **context},
+            "execute": {
+                "mboxes": [
+                    {"name": "hero-banner", "index": 0},
+                    {"name": "checkout-promo", "index": 1, "parameters": {"membership": "Gold"}},
+                    {"name": "checkout-promo", "index": 2},
+                    {"name": "feature-flags", "index": 3},
+                ]
+            },
+        }
+        return decide(compiled, request, client=DEFAULT_CLIENT, session_id="s").response
+
+    answers = [decide_for(f"visitor-{number}") for number in range(40)]
+    # The A/B tests split visitors between both experiences, each visitor always the same.
+    assert {experience(a["execute"]["mboxes"][0]) for a in answers} == {
+        "Experience A",
+        "Experience B",
+    }
+    assert {a["execute"]["mboxes"][3]["options"][0]["content"]["enabled"] for a in answers} == {
+        True,
+        False,
+    }
+    again = decide_for("visitor-7")["execute"]["mboxes"]
+    assert again == answers[7]["execute"]["mboxes"]
+    # Audiences in priority order: the mbox parameter, then the browser, then everyone.
+    assert {experience(a["execute"]["mboxes"][1]) for a in answers} == {"Gold members"}
+    assert {experience(a["execute"]["mboxes"][2]) for a in answers} == {"All visitors"}
+    safari = decide_for("visitor-1", userAgent=SAFARI)["execute"]["mboxes"]
+    assert experience(safari[1]) == "Gold members"
+    assert experience(safari[2]) == "Safari visitors"
+    californian = decide_for(
+        "visitor-1", userAgent=CHROME, geo={"countryCode": "US", "stateCode": "CA"}
+    )
+    assert experience(californian["execute"]["mboxes"][2]) == "California visitors"
+
+
+@pytest.mark.anyio
+async def test_artifact_is_served_at_the_cdn_paths_with_etag_and_304(
+    artifact_edge: LocalEdge,
+) -> None:
+    url = artifact_edge.artifact_url()
+    assert url == "https://assets.adobetarget.com/demo/production/v1/rules.json"
+    async with httpx.AsyncClient(transport=artifact_edge.transport()) as http:
+        first = await http.get(url)
+        assert first.status_code == 200
+        assert first.headers["content-type"] == "application/json"
+        assert first.content == SAMPLE_ARTIFACT_PATH.read_bytes()  # byte for byte
+        etag = first.headers["etag"]
+        # The CDN also says where it placed the caller.
+        assert first.headers["x-geo-region-code"] == "CA"
+
+        by_property = await http.get(artifact_edge.artifact_url(property_token="at-prop-1"))
+        assert by_property.content == first.content and by_property.headers["etag"] == etag
+
+        unchanged = await http.get(url, headers={"If-None-Match": etag})
+        assert unchanged.status_code == 304 and unchanged.content == b""
+        assert unchanged.headers["etag"] == etag
+        stale = await http.get(url, headers={"If-None-Match": '"another"'})
+        assert stale.status_code == 200
+
+        head = await http.head(url)
+        assert head.status_code == 200 and head.headers["etag"] == etag
+
+        artifact_edge.artifact = {**SAMPLE_ARTIFACT, "meta": {"clientCode": "demo"}}
+        changed = await http.get(url, headers={"If-None-Match": etag})
+        assert changed.status_code == 200 and changed.headers["etag"] != etag
+        assert changed.json()["meta"] == {"clientCode": "demo"}
+
+        for wrong in (
+            "https://assets.adobetarget.com/acme/production/v1/rules.json",
+            "https://assets.adobetarget.com/demo/staging/v1/rules.json",
+            "https://assets.adobetarget.com/demo/production/v2/rules.json",
+        ):
+            assert (await http.get(wrong)).status_code == 404, wrong
+
+    routes = [(request.route, request.status) for request in artifact_edge.requests]
+    assert routes[:2] == [("artifact", 200), ("artifact", 200)]
+    assert routes[-1] == (None, 404)
+
+
+@pytest.mark.anyio
+async def test_rules_bin_round_trips_through_the_sdk_deobfuscation() -> None:
+    reference = json.loads((CONFORMANCE / "obfuscated" / "rules.json").read_bytes())
+    async with (
+        LocalEdge(
+            artifact=reference, client="targettesting", organization_id=REFERENCE_ORG
+        ) as edge,
+        httpx.AsyncClient(transport=edge.transport()) as http,
+    ):
+        url = edge.artifact_url(obfuscated=True)
+        assert url.endswith("/targettesting/production/v1/rules.bin")
+        first = await http.get(url)
+        again = await http.get(url)
+        unchanged = await http.get(url, headers={"If-None-Match": first.headers["etag"]})
+        json_etag = (await http.get(edge.artifact_url())).headers["etag"]
+    assert first.headers["content-type"] == "application/octet-stream"
+    data = first.content
+    assert data[:8] == b"ATOD:001" and data[8:40].isascii()
+    assert json.loads(deobfuscate(data, REFERENCE_ORG)) == reference
+    assert again.content == data and first.headers["etag"] not in (None, json_etag)
+    assert unchanged.status_code == 304
+    # Same layout as Adobe's own rules.bin: re-encoding the reference with its key gives it back.
+    reference_bin = (CONFORMANCE / "obfuscated" / "rules.bin").read_bytes()
+    plain = deobfuscate(reference_bin, REFERENCE_ORG)
+    assert obfuscate(plain, REFERENCE_ORG, reference_bin[8:40].decode()) == reference_bin
+
+
+@pytest.mark.anyio
+async def test_an_offers_edge_serves_no_artifact(edge: LocalEdge, http: httpx.AsyncClient) -> None:
+    response = await http.get(edge.artifact_url())
+    assert response.status_code == 404
+    assert "no artifact" in response.json()["message"]
+    with pytest.raises(ClientStateError, match="needs an artifact"):
+        edge.client_options(decisioning_method="on-device")
+    # An artifact handed over directly needs no download.
+    assert edge.client_options(decisioning_method="hybrid", artifact_payload=SAMPLE_ARTIFACT)
+
+
+@pytest.mark.anyio
+async def test_geo_route_answers_configured_places(artifact_edge: LocalEdge) -> None:
+    dublin = {"x-geo-country-code": "IE", "x-geo-city": "DUBLIN", "x-geo-latitude": 53.35}
+    artifact_edge.set_geo(dublin, ip="198.51.100.4")
+    async with httpx.AsyncClient(transport=artifact_edge.transport()) as http:
+        default = await http.get("https://assets.adobetarget.com/v1/geo")
+        placed = await http.get(
+            "https://assets.adobetarget.com/v1/geo", headers={"X-Forwarded-For": "198.51.100.4"}
+        )
+        artifact_edge.set_geo({"x-geo-city": "PARIS"})
+        changed = await http.get("https://assets.adobetarget.com/v1/geo")
+    assert default.json() == DEFAULT_GEO
+    assert placed.json() == dublin
+    assert changed.json() == {"x-geo-city": "PARIS"}
+    assert [request.route for request in artifact_edge.requests] == ["geo"] * 3
+    with pytest.raises(TargetConfigError, match="x-geo-"):
+        artifact_edge.set_geo({"city": "PARIS"})
+    with pytest.raises(TargetConfigError):
+        LocalEdge(geo={"latitude": 1})
+
+
+@pytest.mark.anyio
+async def test_artifact_edge_decides_and_answers_like_the_edge(
+    artifact_edge: LocalEdge,
+) -> None:
+    body = delivery_request(
+        id={"tntId": "visitor-3.21_0"},
+        context={"channel": "web", "userAgent": SAFARI},
+        experienceCloud={"analytics": {"logging": "client_side"}},
+        execute={
+            "pageLoad": {},
+            "mboxes": [{"index": 0, "name": "checkout-promo"}, {"index": 1, "name": "nope"}],
+        },
+        prefetch={"mboxes": [{"index": 0, "name": "hero-banner"}], "views": [{"name": "home"}]},
+        notifications=[
+            {"id": "n1", "type": "display", "timestamp": 1, "tokens": ["t"], "mbox": {"name": "m"}}
+        ],
+    )
+    validate_delivery_request(body)
+    async with httpx.AsyncClient(transport=artifact_edge.transport()) as http:
+        answer = (await http.post(delivery_url(), json=body)).json()
+        anonymous = (await http.post(delivery_url(), json=delivery_request())).json()
+
+    validate_delivery_response(answer)
+    assert answer["status"] == 200 and answer["requestId"] == "req-1"
+    assert answer["id"] == {"tntId": "visitor-3.21_0"}
+    assert answer["client"] == "demo" and answer["edgeHost"] == "mboxedge35.tt.omtrdc.net"
+    assert GENERATED_TNT_ID.fullmatch(anonymous["id"]["tntId"])
+
+    promo, nope = answer["execute"]["mboxes"]
+    assert experience(promo) == "Safari visitors"
+    tokens = promo["options"][0]["responseTokens"]
+    assert tokens["activity.decisioningMethod"] == "server-side"
+    assert "eventToken" not in promo["options"][0] and "state" not in promo
+    assert promo["analytics"] == {"payload": {"pe": "tnt", "tnta": "310002:1:0|2"}}
+    assert nope == {"name": "nope", "index": 1}
+    assert answer["execute"]["pageLoad"]["options"][0]["type"] == "actions"
+
+    hero = answer["prefetch"]["mboxes"][0]
+    activity_rules = SAMPLE_ARTIFACT["rules"]["mboxes"]["hero-banner"]
+    rule_tokens = {rule["consequence"]["options"][0]["eventToken"] for rule in activity_rules}
+    assert hero["options"][0]["eventToken"] in rule_tokens
+    assert hero["state"] == artifact_edge.state_token("hero-banner")
+    (home,) = answer["prefetch"]["views"]
+    assert home["name"] == "home" and home["state"] and home["metrics"][0]["type"] == "click"
+    assert home["analytics"]["payload"]["tnta"].startswith("310005:")
+
+    assert answer["notifications"] == [{"id": "n1"}]
+    (recorded,) = artifact_edge.notifications
+    assert recorded.id == "n1" and recorded.tnt_id == "visitor-3.21_0"
+
+
+@pytest.mark.anyio
+async def test_remote_mboxes_are_answered_from_offers_and_geo_from_the_ip() -> None:
+    offers = {"loyalty-offers": [{"type": "json", "content": {"tier": "gold"}}]}
+    async with LocalEdge(artifact=SAMPLE_ARTIFACT, offers=offers) as edge:
+        edge.set_geo({"x-geo-country-code": "FR", "x-geo-city": "PARIS"}, ip="192.0.2.1")
+        async with httpx.AsyncClient(transport=edge.transport()) as http:
+
+            async def promo_for(ip: str) -> Any:
+                body = delivery_request(
+                    id={"tntId": "visitor-9"},
+                    context={"channel": "web", "geo": {"ipAddress": ip}},
+                    execute={
+                        "mboxes": [
+                            {"index": 0, "name": "checkout-promo"},
+                            {"index": 1, "name": "loyalty-offers"},
+                        ]
+                    },
+                )
+                return (await http.post(delivery_url(), json=body)).json()["execute"]["mboxes"]
+
+            default_place, loyalty = await promo_for("203.0.113.9")
+            paris, _ = await promo_for("192.0.2.1")
+    assert experience(default_place) == "California visitors"
+    assert default_place["options"][0]["responseTokens"]["geo.city"] == "SAN JOSE"
+    assert experience(paris) == "All visitors"
+    assert loyalty == {"index": 1, "name": "loyalty-offers", "options": offers["loyalty-offers"]}
+
+
+@pytest.mark.anyio
+async def test_an_artifact_the_engine_refuses_is_served_but_not_decided(tmp_path: Path) -> None:
+    unsupported = CONFORMANCE / "artifacts" / "TEST_ARTIFACT_UNSUPPORTED.json"
+    async with (
+        LocalEdge(artifact=unsupported) as edge,
+        httpx.AsyncClient(transport=edge.transport()) as http,
+    ):
+        served = await http.get(edge.artifact_url())
+        decided = await http.post(delivery_url(), json=delivery_request())
+    assert served.status_code == 200 and served.json()["version"] == "99.0.0"
+    assert decided.status_code == 500 and "99.0.0" in decided.json()["message"]
+
+    bad = tmp_path / "rules.json"
+    bad.write_text("{not json")
+    with pytest.raises(TargetConfigError, match="cannot read artifact"):
+        LocalEdge(artifact=bad)
+    listed = tmp_path / "list.json"
+    listed.write_text("[]")
+    with pytest.raises(TargetConfigError, match="JSON object"):
+        LocalEdge(artifact=listed)
+
+
+@pytest.mark.anyio
+async def test_faults_apply_per_route(artifact_edge: LocalEdge) -> None:
+    down = artifact_edge.faults.add(
+        Fault(kind="status", status_code=503, retry_after=2, route="artifact")
+    )
+    artifact_edge.faults.add(Fault(kind="non_json", route="geo", times=1))
+    async with httpx.AsyncClient(transport=artifact_edge.transport()) as http:
+        artifact = await http.get(artifact_edge.artifact_url(obfuscated=True))
+        delivery = await http.post(delivery_url(), json=delivery_request())
+        geo = await http.get("https://assets.adobetarget.com/v1/geo")
+        geo_again = await http.get("https://assets.adobetarget.com/v1/geo")
+        artifact_edge.faults.remove(down)
+        artifact_edge.faults.add(Fault(kind="truncated", route="artifact", times=1))
+        with pytest.raises(httpx.RemoteProtocolError):
+            await http.get(artifact_edge.artifact_url())
+    assert artifact.status_code == 503 and artifact.headers["retry-after"] == "2"
+    assert delivery.status_code == 200
+    assert geo.headers["content-type"] == "text/html" and geo_again.json() == DEFAULT_GEO
+    faults = [(request.route, request.fault is not None) for request in artifact_edge.requests]
+    assert faults == [
+        ("artifact", True),
+        ("delivery", False),
+        ("geo", True),
+        ("geo", False),
+        ("artifact", True),
+    ]
+    with pytest.raises(TargetConfigError, match="route"):
+        Fault(kind="reset", route="cdn")  # type: ignore[arg-type]
+
+
+def test_sync_edge_with_an_artifact() -> None:
+    with LocalEdge.run_in_thread(artifact=SAMPLE_ARTIFACT_PATH, environment="Staging") as edge:
+        assert edge.environment == "staging"
+        assert edge.client_options()["environment"] == "staging"
+        response = httpx.get(f"{edge.url}/demo/staging/v1/rules.json")
+    assert response.json()["version"] == "1.0.0"
+
+
+@pytest.mark.anyio
+async def test_fixture_edge_switches_between_offers_and_artifact(target_edge: LocalEdge) -> None:
+    assert "home" in target_edge.offers and target_edge.artifact is None
+    target_edge.artifact = SAMPLE_ARTIFACT_PATH
+    assert target_edge.offers == {} and target_edge.artifact == SAMPLE_ARTIFACT
+    target_edge.offers = {"loyalty-offers": [{"type": "html", "content": "X"}]}
+    target_edge.artifact = None
+    assert set(target_edge.offers) == {"loyalty-offers"}
+    target_edge.offers = None
+    assert "home" in target_edge.offers
+
+
+def decisions(response: dict[str, Any]) -> dict[str, Any]:
+    """The decided content of a response, without what only the edge adds."""
+    result: dict[str, Any] = {}
+    for mode in ("execute", "prefetch"):
+        section = response.get(mode) or {}
+        answers = [*section.get("mboxes", []), *section.get("views", [])]
+        if "pageLoad" in section:
+            answers.append({"name": "pageLoad", **section["pageLoad"]})
+        for answer in answers:
+            options = []
+            for option in answer.get("options", []):
+                tokens = dict(option.get("responseTokens", {}))
+                tokens.pop("activity.decisioningMethod")
+                options.append({**option, "responseTokens": tokens})
+            result[f"{mode}:{answer['name']}:{answer.get('index')}"] = {
+                "options": options,
+                "metrics": answer.get("metrics"),
+            }
+    return result
+
+
+@pytest.mark.anyio
+async def test_edge_decisions_equal_on_device_decisions_for_the_same_visitors(
+    artifact_edge: LocalEdge,
+) -> None:
+    artifact_edge.set_geo({"x-geo-country-code": "DE", "x-geo-city": "BERLIN"}, ip="192.0.2.8")
+    visitors = []
+    for number in range(24):
+        context: dict[str, Any] = {
+            "channel": "web",
+            "userAgent": (SAFARI, CHROME, "")[number % 3],
+            "address": {"url": "https://www.example.com/checkout?step=2"},
+        }
+        if number % 4 == 0:
+            context["geo"] = {"ipAddress": ("192.0.2.8", "203.0.113.5")[number % 8 // 4]}
+        visitors.append(
+            {
+                "id": {"tntId": f"visitor-{number}.35_0"},
+                "context": context,
+                "execute": {
+                    "pageLoad": {},
+                    "mboxes": [
+                        {"index": 0, "name": "hero-banner"},
+                        {
+                            "index": 1,
+                            "name": "checkout-promo",
+                            "parameters": {"membership": ("silver", "gold")[number % 5 == 0]},
+                        },
+                        {"index": 2, "name": "feature-flags"},
+                    ],
+                },
+                "prefetch": {"mboxes": [{"index": 0, "name": "hero-banner"}], "views": [{}]},
+            }
+        )
+
+    promos: set[str] = set()
+    heroes: set[str] = set()
+    async with (
+        AsyncTargetClient.create(artifact_edge.client_options()) as server_side,
+        AsyncTargetClient.create(
+            artifact_edge.client_options(decisioning_method="on-device")
+        ) as on_device,
+    ):
+        for request in visitors:
+            edge_result = await server_side.get_offers({"request": request})
+            local_result = await on_device.get_offers({"request": request})
+            edge_answer = _serde.unstructure(edge_result.response)
+            local_answer = _serde.unstructure(local_result.response)
+            assert edge_result.meta.decisioning_method == "server-side"
+            assert local_result.meta.decisioning_method == "on-device"
+            assert decisions(edge_answer) == decisions(local_answer), request["id"]
+            decided_by = {
+                option["responseTokens"]["activity.decisioningMethod"]
+                for answer in (edge_answer, local_answer)
+                for option in answer["execute"]["mboxes"][0]["options"]
+            }
+            assert decided_by == {"server-side", "on-device"}
+            promos.add(experience(edge_answer["execute"]["mboxes"][1]))
+            heroes.add(experience(edge_answer["execute"]["mboxes"][0]))
+
+    # Every audience of the sample was reached, so the comparison covered them all.
+    assert promos == {"Gold members", "Safari visitors", "California visitors", "All visitors"}
+    assert heroes == {"Experience A", "Experience B"}
+    downloads = [r for r in artifact_edge.requests if r.route == "artifact"]
+    assert [r.path for r in downloads] == ["/demo/production/v1/rules.json"]
+    assert any(r.route == "geo" for r in artifact_edge.requests)

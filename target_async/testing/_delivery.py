@@ -17,6 +17,9 @@ option has `type` (html, json, redirect, dynamic, actions), `content`, and optio
 
 Event tokens and state tokens are derived from (mbox or view, option index) by hashing,
 so a test can compute the tokens its notifications must carry (`event_token`, `state_token`).
+
+An edge serving a rules artifact decides with the project's engine instead
+(`build_artifact_response`); offers then only answer what the artifact leaves to the edge.
 """
 
 from __future__ import annotations
@@ -26,19 +29,29 @@ import hashlib
 import json
 import os
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeAlias
 
 import attrs
 
 from target_async._exceptions import TargetConfigError
+from target_async.decisioning import (
+    CompiledArtifact,
+    LocalDecision,
+    decide,
+    geo_from_lookup,
+    needs_geo_lookup,
+    with_geo,
+)
+from target_async.testing._artifact import ServedArtifact
 
 __all__ = [
     "GLOBAL_MBOX",
     "SAMPLE_OFFERS_PATH",
     "OfferCatalog",
     "OffersSource",
+    "build_artifact_response",
     "build_delivery_response",
     "event_token",
     "state_token",
@@ -52,8 +65,10 @@ SAMPLE_OFFERS_PATH = Path(__file__).with_name("sample_offers.json")
 OPTION_TYPES = frozenset({"html", "json", "redirect", "dynamic", "actions"})
 _OPTION_KEYS = frozenset({"type", "content", "responseTokens", "eventToken"})
 NOTIFICATION_TYPES = frozenset({"click", "display"})
+UNKNOWN_IP_ADDRESS = "unknownIpAddress"
+_SERVER_SIDE_TOKEN = {"activity.decisioningMethod": "server-side"}
 
-OffersSource: TypeAlias = "Mapping[str, Any] | str | os.PathLike[str]"
+OffersSource: TypeAlias = Mapping[str, Any] | str | os.PathLike[str]
 """A mapping as described in the module docstring, or the path of a JSON file holding one."""
 
 
@@ -69,13 +84,17 @@ def state_token(scope: str, name: str) -> str:
     return base64.b64encode(digest).decode("ascii")
 
 
+def _tnta(activity: Any, experience: Any) -> str:
+    return f"{activity}:{experience}:0|2"
+
+
 def _analytics_payload(name: str, options: list[dict[str, Any]]) -> dict[str, Any]:
     """An A4T payload: activity/experience ids from the response tokens, else a stable number."""
     tokens: Mapping[str, Any] = options[0].get("responseTokens", {}) if options else {}
     fallback = int.from_bytes(hashlib.sha256(name.encode()).digest()[:3], "big")
     activity = tokens.get("activity.id", fallback)
     experience = tokens.get("experience.id", 0)
-    return {"payload": {"pe": "tnt", "tnta": f"{activity}:{experience}:0|2"}}
+    return {"payload": {"pe": "tnt", "tnta": _tnta(activity, experience)}}
 
 
 @attrs.frozen
@@ -256,27 +275,42 @@ def _views_answer(
     return answers
 
 
-def build_delivery_response(
-    body: dict[str, Any], catalog: OfferCatalog, *, client: str, cluster: str
-) -> dict[str, Any]:
-    """The DeliveryResponse for a request that passed `validate_delivery_request`."""
+def _response_head(body: dict[str, Any], client: str, cluster: str) -> dict[str, Any]:
+    """status, requestId, id (a tntId generated with the cluster when absent), client, edgeHost."""
     visitor = body.get("id")
     visitor_id: dict[str, Any] = dict(visitor) if isinstance(visitor, dict) else {}
     if not visitor_id.get("tntId"):
         visitor_id["tntId"] = f"{uuid.uuid4().hex}.{cluster}_0"
-    response: dict[str, Any] = {
+    return {
         "status": 200,
         "requestId": body.get("requestId") or str(uuid.uuid4()),
         "id": visitor_id,
         "client": client,
         "edgeHost": f"mboxedge{cluster}.tt.omtrdc.net",
     }
+
+
+def _wants_analytics(body: dict[str, Any]) -> bool:
     experience_cloud = body.get("experienceCloud")
-    analytics = (
+    return (
         isinstance(experience_cloud, dict)
         and isinstance(experience_cloud.get("analytics"), dict)
         and experience_cloud["analytics"].get("logging") == "client_side"
     )
+
+
+def _acknowledge_notifications(body: dict[str, Any], response: dict[str, Any]) -> None:
+    notifications = body.get("notifications")
+    if notifications:
+        response["notifications"] = [{"id": notification["id"]} for notification in notifications]
+
+
+def build_delivery_response(
+    body: dict[str, Any], catalog: OfferCatalog, *, client: str, cluster: str
+) -> dict[str, Any]:
+    """The DeliveryResponse for a request that passed `validate_delivery_request`."""
+    response = _response_head(body, client, cluster)
+    analytics = _wants_analytics(body)
 
     execute = body.get("execute")
     if execute:
@@ -304,7 +338,119 @@ def build_delivery_response(
             ]
         response["prefetch"] = answer
 
-    notifications = body.get("notifications")
-    if notifications:
-        response["notifications"] = [{"id": notification["id"]} for notification in notifications]
+    _acknowledge_notifications(body, response)
+    return response
+
+
+class _ArtifactAnswers:
+    """Turns the engine's on-device answers into what the edge says for the same decisions."""
+
+    def __init__(
+        self,
+        artifact: ServedArtifact,
+        global_mbox: str,
+        catalog: OfferCatalog,
+        decision: LocalDecision,
+        analytics: bool,
+    ) -> None:
+        self.artifact = artifact
+        self.global_mbox = global_mbox
+        self.catalog = catalog
+        self.analytics = analytics
+        self.remote_mboxes = {name for name in decision.remote_mboxes if name in catalog.mboxes}
+        self.remote_views = [name for name in decision.remote_views if name in catalog.views]
+        # Execute options carry no eventToken: the display notifications name the decided ones.
+        self.execute_tokens: dict[str, list[str]] = {}
+        for notification in decision.notifications:
+            name = notification["mbox"]["name"]
+            self.execute_tokens.setdefault(name, []).extend(notification["tokens"])
+
+    def finish(
+        self, answer: dict[str, Any], scope: str, name: str, prefetch: bool
+    ) -> dict[str, Any]:
+        options: list[dict[str, Any]] = answer.get("options") or []
+        for option in options:
+            tokens = option.get("responseTokens")
+            if isinstance(tokens, dict):
+                tokens.update(_SERVER_SIDE_TOKEN)
+        if self.analytics and options:
+            event_tokens = (
+                [option["eventToken"] for option in options if "eventToken" in option]
+                if prefetch
+                else self.execute_tokens.get(name, [])
+            )
+            experiences = self.artifact.experiences
+            decided = dict.fromkeys(
+                experiences[token] for token in event_tokens if token in experiences
+            )
+            if decided:
+                tnta = ",".join(_tnta(activity, experience) for activity, experience in decided)
+                answer["analytics"] = {"payload": {"pe": "tnt", "tnta": tnta}}
+        if prefetch:
+            answer["state"] = state_token(scope, name)
+        return answer
+
+    def section(self, section: dict[str, Any], prefetch: bool) -> dict[str, Any]:
+        global_mbox = self.global_mbox
+        mboxes = section.get("mboxes")
+        if mboxes is not None:
+            section["mboxes"] = [
+                _mbox_answer(self.catalog, answer, position, prefetch, self.analytics)
+                if answer.get("name") in self.remote_mboxes
+                else self.finish(answer, "mbox", answer.get("name", ""), prefetch)
+                for position, answer in enumerate(mboxes)
+            ]
+        page_load = section.get("pageLoad")
+        if page_load is not None:
+            section["pageLoad"] = (
+                _page_load_answer(self.catalog, prefetch, self.analytics)
+                if global_mbox in self.remote_mboxes
+                else self.finish(page_load, "mbox", global_mbox, prefetch)
+            )
+        views = section.get("views")
+        if views is not None:
+            section["views"] = [
+                self.finish(view, "view", view.get("name", ""), True) for view in views
+            ] + _views_answer(
+                self.catalog, [{"name": name} for name in self.remote_views], self.analytics
+            )
+        return section
+
+
+def build_artifact_response(
+    body: dict[str, Any],
+    artifact: ServedArtifact,
+    compiled: CompiledArtifact,
+    catalog: OfferCatalog,
+    *,
+    client: str,
+    cluster: str,
+    session_id: str,
+    geo: Callable[[str | None], Mapping[str, Any]],
+) -> dict[str, Any]:
+    """The DeliveryResponse the edge gives by deciding the artifact's activities server-side.
+
+    The decisions are the engine's, so they equal on-device ones for the same visitor;
+    then the edge's own parts are added: a 200 status, `edgeHost`, `state` on prefetched
+    answers, `activity.decisioningMethod: server-side`, analytics payloads when asked.
+    Mboxes and views the artifact leaves to the edge (remote) are answered from `catalog`.
+    `geo(ip)` resolves a request IP (None: the caller's) as the geo service would.
+    """
+    response = _response_head(body, client, cluster)
+    request = {**body, "id": response["id"]}
+    if needs_geo_lookup(compiled, request):
+        address = request["context"]["geo"].get("ipAddress")
+        found = geo(address if address != UNKNOWN_IP_ADDRESS else None)
+        request = with_geo(request, geo_from_lookup(found))
+    decision = decide(
+        compiled, request, client=client, session_id=session_id, location_hint=cluster
+    )
+    answers = _ArtifactAnswers(
+        artifact, compiled.global_mbox, catalog, decision, _wants_analytics(body)
+    )
+    for mode in ("execute", "prefetch"):
+        section = decision.response.get(mode)
+        if section is not None:
+            response[mode] = answers.section(section, mode == "prefetch")
+    _acknowledge_notifications(body, response)
     return response

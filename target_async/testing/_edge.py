@@ -1,4 +1,4 @@
-"""LocalEdge: a real HTTP server on loopback that answers like Adobe Target's edge."""
+"""LocalEdge: a real HTTP server on loopback that answers like Adobe Target's edge and CDN."""
 
 from __future__ import annotations
 
@@ -17,27 +17,55 @@ import anyio
 import httpx
 import sniffio
 
-from target_async._exceptions import ClientStateError
+from target_async._exceptions import ClientStateError, TargetConfigError
+from target_async.testing._artifact import (
+    ARTIFACT_PATH,
+    ArtifactSource,
+    ServedArtifact,
+    artifact_url,
+)
 from target_async.testing._delivery import (
     GLOBAL_MBOX,
     OfferCatalog,
     OffersSource,
+    build_artifact_response,
     build_delivery_response,
     event_token,
     state_token,
     validate_delivery_request,
 )
-from target_async.testing._faults import FaultSet
+from target_async.testing._faults import FaultSet, RouteName
 from target_async.testing._http import HttpReply, HttpRequest, HttpServer
 from target_async.testing._records import RecordedNotification, RecordedRequest
 from target_async.testing._transport import DEFAULT_EDGE_LIMITS, EdgeTransport
 
-__all__ = ["DEFAULT_CLIENT", "DEFAULT_CLUSTER", "DEFAULT_ORGANIZATION_ID", "LocalEdge"]
+__all__ = [
+    "DEFAULT_CLIENT",
+    "DEFAULT_CLUSTER",
+    "DEFAULT_ENVIRONMENT",
+    "DEFAULT_GEO",
+    "DEFAULT_ORGANIZATION_ID",
+    "LocalEdge",
+]
 
 DEFAULT_CLIENT = "demo"
 DEFAULT_ORGANIZATION_ID = "DEMO00000000000000000000@AdobeOrg"
 DEFAULT_CLUSTER = "35"
+DEFAULT_ENVIRONMENT = "production"
 DELIVERY_PATH = "/rest/v1/delivery"
+GEO_PATH = "/v1/geo"
+GEO_KEYS = frozenset(
+    {"x-geo-latitude", "x-geo-longitude", "x-geo-country-code", "x-geo-region-code", "x-geo-city"}
+)
+DEFAULT_GEO: Mapping[str, Any] = {
+    "x-geo-latitude": 37.3307,
+    "x-geo-longitude": -121.8940,
+    "x-geo-country-code": "US",
+    "x-geo-region-code": "CA",
+    "x-geo-city": "SAN JOSE",
+}
+"""What `/v1/geo` answers for an address without an answer of its own (Adobe's San Jose office)."""
+_NON_OFFERS_METHODS = frozenset({"on-device", "hybrid"})
 
 _EDGE_HOST = re.compile(r"mboxedge(\d+)\.tt\.omtrdc\.net")
 _NON_JSON_BODY = (
@@ -65,14 +93,39 @@ def _host_without_port(host: str) -> str:
     return host.rsplit(":", 1)[0].lower() if host.count(":") == 1 else host.lower()
 
 
+def _etag_matches(if_none_match: str | None, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    candidates = {candidate.strip().removeprefix("W/") for candidate in if_none_match.split(",")}
+    return "*" in candidates or etag in candidates
+
+
+def _check_geo(answer: Mapping[str, Any]) -> dict[str, Any]:
+    unknown = set(answer) - GEO_KEYS
+    if unknown:
+        raise TargetConfigError(
+            f"geo answers use the keys {sorted(GEO_KEYS)}; unknown: {sorted(unknown)}", key="geo"
+        )
+    return dict(answer)
+
+
 class _Call:
     """One request as the routes see it."""
 
-    __slots__ = ("host", "json", "query", "record_effects")
+    __slots__ = ("headers", "host", "json", "path", "query", "record_effects")
 
-    def __init__(self, query: dict[str, str], host: str, body: Any, record_effects: bool) -> None:
+    def __init__(
+        self,
+        path: str,
+        query: dict[str, str],
+        headers: dict[str, str],
+        body: Any,
+        record_effects: bool,
+    ) -> None:
+        self.path = path
         self.query = query
-        self.host = host  # the Host header as sent, port included
+        self.headers = headers
+        self.host = headers.get("host", "")  # the Host header as sent, port included
         self.json = body
         # False when a fault spoils the answer: the client never learns the request was
         # processed, so it must not count as received (notifications retried, not doubled).
@@ -80,10 +133,11 @@ class _Call:
 
 
 _Route = Callable[[_Call], HttpReply]
+_RouteEntry = tuple[RouteName, dict[str, _Route]]
 
 
 class LocalEdge:
-    """A local stand-in for Adobe Target's edge, serving the Delivery API over real HTTP.
+    """A local stand-in for Adobe Target's edge and CDN, serving over real HTTP.
 
     Use it in async code (the server runs in the current asyncio loop)::
 
@@ -97,40 +151,71 @@ class LocalEdge:
         with LocalEdge.run_in_thread() as edge:
             ...
 
-    `offers`: a mapping or JSON file as described in `target_async.testing._delivery`
-    (None: the bundled sample offers, `SAMPLE_OFFERS_PATH`). `cluster` is the edge cluster
-    that answers requests aimed at a host without one (`demo.tt.omtrdc.net`); a request to
-    `mboxedgeNN.tt.omtrdc.net` is answered by cluster NN, as on the real edge. `seed` seeds
-    the fault draws.
+    To test on-device decisioning, serve an artifact and let the client download it::
+
+        async with LocalEdge(artifact=SAMPLE_ARTIFACT_PATH) as edge:
+            options = edge.client_options(decisioning_method="on-device")
+            async with AsyncTargetClient.create(options) as client:
+                ...
+
+    It answers from offers or from a rules artifact:
+
+    - `offers`: a mapping or JSON file as described in `target_async.testing._delivery`
+      (None: the bundled sample offers, `SAMPLE_OFFERS_PATH`);
+    - `artifact`: a rules artifact (mapping or JSON file; `SAMPLE_ARTIFACT_PATH` is a bundled
+      one). `POST /rest/v1/delivery` then decides server-side with the project's decisioning
+      engine, and the artifact is served at the CDN paths
+      `/{client}/{environment}/v1/[{property}/]rules.json` and `rules.bin` (obfuscated for
+      `organization_id`), with `ETag` and `304`, for this edge's `client` and `environment`
+      only (any property). Given too, `offers` answer the mboxes and views the artifact
+      leaves to the edge (its remote ones).
+
+    `GET /v1/geo` answers `geo` (`x-geo-*` keys, default `DEFAULT_GEO`; see `set_geo`).
+    `cluster` is the edge cluster that answers requests aimed at a host without one
+    (`demo.tt.omtrdc.net`); a request to `mboxedgeNN.tt.omtrdc.net` is answered by cluster
+    NN, as on the real edge. `seed` seeds the fault draws.
     """
 
     def __init__(
         self,
         offers: OffersSource | None = None,
         *,
+        artifact: ArtifactSource | None = None,
         client: str = DEFAULT_CLIENT,
         organization_id: str = DEFAULT_ORGANIZATION_ID,
+        environment: str = DEFAULT_ENVIRONMENT,
         cluster: str = DEFAULT_CLUSTER,
+        geo: Mapping[str, Any] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
         seed: int | None = 0,
     ) -> None:
         self.client = client
         self.organization_id = organization_id
+        self.environment = environment.lower()
         self.cluster = cluster
         self.requests: list[RecordedRequest] = []
         self.notifications: list[RecordedNotification] = []
         self.faults = FaultSet(seed)
-        self._catalog = OfferCatalog.load(offers)
+        self._artifact = ServedArtifact.load(artifact) if artifact is not None else None
+        self._offers_source = offers
+        self._catalog = self._load_catalog()
+        self._geo = _check_geo(DEFAULT_GEO if geo is None else geo)
+        self._geo_by_ip: dict[str, dict[str, Any]] = {}
         self._host = host
         self._requested_port = port
         self._port: int | None = None
         self._server: HttpServer | None = None
         self._state: _State = "new"
-        self._routes: dict[str, dict[str, _Route]] = {
-            DELIVERY_PATH: {"POST": self._delivery},
-            "/": {"GET": self._info, "HEAD": self._info},
+        self._routes: dict[str, _RouteEntry] = {
+            DELIVERY_PATH: ("delivery", {"POST": self._delivery}),
+            GEO_PATH: ("geo", {"GET": self._geo_lookup, "HEAD": self._geo_lookup}),
+            "/": ("info", {"GET": self._info, "HEAD": self._info}),
         }
+        self._artifact_route: _RouteEntry = (
+            "artifact",
+            {"GET": self._serve_artifact, "HEAD": self._serve_artifact},
+        )
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -149,7 +234,11 @@ class LocalEdge:
             raise ClientStateError(f"LocalEdge cannot be started: it is {self._state}")
         self._state = "open"
         server = HttpServer(self._handle)
-        self._port = await server.start(self._host, self._requested_port)
+        try:
+            self._port = await server.start(self._host, self._requested_port)
+        except BaseException:
+            self._state = "closed"
+            raise
         self._server = server
 
     async def aclose(self) -> None:
@@ -178,9 +267,12 @@ class LocalEdge:
         cls,
         offers: OffersSource | None = None,
         *,
+        artifact: ArtifactSource | None = None,
         client: str = DEFAULT_CLIENT,
         organization_id: str = DEFAULT_ORGANIZATION_ID,
+        environment: str = DEFAULT_ENVIRONMENT,
         cluster: str = DEFAULT_CLUSTER,
+        geo: Mapping[str, Any] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
         seed: int | None = 0,
@@ -188,9 +280,12 @@ class LocalEdge:
         """A started edge whose server runs in its own loop in a daemon thread (for sync code)."""
         edge = cls(
             offers,
+            artifact=artifact,
             client=client,
             organization_id=organization_id,
+            environment=environment,
             cluster=cluster,
+            geo=geo,
             host=host,
             port=port,
             seed=seed,
@@ -256,12 +351,59 @@ class LocalEdge:
 
     @property
     def offers(self) -> dict[str, Any]:
-        """The offers mapping being served; assign a mapping or a JSON file path to replace it."""
+        """The offers mapping being served; assign a mapping or a JSON file path to replace it.
+
+        Assigning None restores the default: the sample offers, or none with an artifact.
+        """
         return self._catalog.source
 
     @offers.setter
     def offers(self, offers: OffersSource | None) -> None:
-        self._catalog = OfferCatalog.load(offers)
+        self._offers_source = offers
+        self._catalog = self._load_catalog()
+
+    @property
+    def artifact(self) -> Mapping[str, Any] | None:
+        """The rules artifact being served (None: the edge answers from offers).
+
+        Assign a mapping or a JSON file path to serve another one (a new `ETag`, so polling
+        clients download it), or None to go back to offers.
+        """
+        return self._artifact.raw if self._artifact is not None else None
+
+    @artifact.setter
+    def artifact(self, artifact: ArtifactSource | None) -> None:
+        self._artifact = ServedArtifact.load(artifact) if artifact is not None else None
+        self._catalog = self._load_catalog()
+
+    def _load_catalog(self) -> OfferCatalog:
+        if self._offers_source is None and self._artifact is not None:
+            return OfferCatalog({})
+        return OfferCatalog.load(self._offers_source)
+
+    def artifact_url(self, *, property_token: str | None = None, obfuscated: bool = False) -> str:
+        """The CDN URL the SDK computes for this edge's client and environment (`rules.bin` if
+        `obfuscated`); `edge.transport()` routes it here."""
+        return artifact_url(
+            self.client, self.environment, property_token=property_token, obfuscated=obfuscated
+        )
+
+    def set_geo(self, answer: Mapping[str, Any], *, ip: str | None = None) -> None:
+        """What `/v1/geo` answers (the `x-geo-*` keys) for `ip`, or for every other address.
+
+        The Delivery route uses the same answers to place a request's `context.geo.ipAddress`.
+        """
+        checked = _check_geo(answer)
+        if ip is None:
+            self._geo = checked
+        else:
+            self._geo_by_ip[ip] = checked
+
+    def geo_for(self, ip: str | None) -> dict[str, Any]:
+        """The geo answer for an address (None: the caller's own, i.e. the default answer)."""
+        if ip is not None and ip in self._geo_by_ip:
+            return dict(self._geo_by_ip[ip])
+        return dict(self._geo)
 
     def event_token(self, mbox: str, option_index: int = 0) -> str:
         """The eventToken prefetch answers carry for option `option_index` of `mbox`.
@@ -317,13 +459,30 @@ class LocalEdge:
         return EdgeTransport(self._host, self.port, limits=limits)
 
     def client_options(self, **overrides: Any) -> dict[str, Any]:
-        """Options for `AsyncTargetClient.create` that make the SDK talk to this edge."""
+        """Options for `AsyncTargetClient.create` that make the SDK talk to this edge.
+
+        With `decisioning_method="on-device"` (or "hybrid") the client downloads this edge's
+        artifact from the CDN URL it computes, which `transport()` routes here.
+        """
         options: dict[str, Any] = {
             "client": self.client,
             "organization_id": self.organization_id,
             "transport": self.transport(),
         }
+        if self.environment != DEFAULT_ENVIRONMENT:
+            options["environment"] = self.environment
         options.update(overrides)
+        method = options.get("decisioning_method")
+        if (
+            getattr(method, "value", method) in _NON_OFFERS_METHODS
+            and self._artifact is None
+            and options.get("artifact_payload") is None
+            and options.get("artifact_location") is None
+        ):
+            raise ClientStateError(
+                f"decisioning_method {getattr(method, 'value', method)!r} needs an artifact: "
+                "this edge serves offers only (give it artifact=...)"
+            )
         return options
 
     # -- serving ------------------------------------------------------------------------------
@@ -338,15 +497,23 @@ class LocalEdge:
                 body = json.loads(request.body)
             except ValueError:
                 body = None
+        route = self._resolve(path)
+        route_name = route[0] if route is not None else None
         fault = (
-            self.faults.pick(request.method, path, _host_without_port(host))
+            self.faults.pick(request.method, path, _host_without_port(host), route_name)
             if self.faults
             else None
         )
 
         if fault is None or fault.kind == "latency" or fault.kind == "truncated":
-            call = _Call(query, host, body, record_effects=fault is None or fault.kind == "latency")
-            reply = self._route(request.method, path, call)
+            call = _Call(
+                path,
+                query,
+                request.headers,
+                body,
+                record_effects=fault is None or fault.kind == "latency",
+            )
+            reply = self._route(request.method, path, route, call)
             if fault is not None:
                 reply.delay = fault.delay
                 if fault.kind == "truncated":
@@ -369,6 +536,7 @@ class LocalEdge:
             RecordedRequest(
                 method=request.method,
                 path=path,
+                route=route_name,
                 query=query,
                 headers=request.headers,
                 host=host,
@@ -381,10 +549,16 @@ class LocalEdge:
         )
         return reply
 
-    def _route(self, method: str, path: str, call: _Call) -> HttpReply:
-        methods = self._routes.get(path)
-        if methods is None:
+    def _resolve(self, path: str) -> _RouteEntry | None:
+        route = self._routes.get(path)
+        if route is None and ARTIFACT_PATH.fullmatch(path):
+            route = self._artifact_route
+        return route
+
+    def _route(self, method: str, path: str, entry: _RouteEntry | None, call: _Call) -> HttpReply:
+        if entry is None:
             return _error_reply(404, f"no route for {path}")
+        methods = entry[1]
         route = methods.get(method)
         if route is None:
             return _error_reply(
@@ -401,9 +575,27 @@ class LocalEdge:
         if error is not None:
             return _error_reply(400, error)
         request: dict[str, Any] = call.json
-        response = build_delivery_response(
-            request, self._catalog, client=self.client, cluster=self._cluster_for(call.host)
-        )
+        cluster = self._cluster_for(call.host)
+        served = self._artifact
+        if served is None:
+            response = build_delivery_response(
+                request, self._catalog, client=self.client, cluster=cluster
+            )
+        elif served.compiled is None:
+            return _error_reply(
+                500, f"the local edge cannot decide from its artifact: {served.compile_error}"
+            )
+        else:
+            response = build_artifact_response(
+                request,
+                served,
+                served.compiled,
+                self._catalog,
+                client=self.client,
+                cluster=cluster,
+                session_id=call.query["sessionId"],
+                geo=self.geo_for,
+            )
         notifications = request.get("notifications")
         if notifications and call.record_effects:
             visitor = request.get("id")
@@ -421,6 +613,39 @@ class LocalEdge:
                 for notification in notifications
             )
         return _json_reply(200, response)
+
+    def _forwarded_ip(self, call: _Call) -> str | None:
+        """The client address a proxy names (the SDK sends the visitor's IP this way)."""
+        first = call.headers.get("x-forwarded-for", "").split(",")[0].strip()
+        return first or None
+
+    def _geo_lookup(self, call: _Call) -> HttpReply:
+        return _json_reply(200, self.geo_for(self._forwarded_ip(call)))
+
+    def _serve_artifact(self, call: _Call) -> HttpReply:
+        served = self._artifact
+        if served is None:
+            return _error_reply(404, "this local edge serves offers, no artifact")
+        match = ARTIFACT_PATH.fullmatch(call.path)
+        assert match is not None  # the route is only resolved for matching paths
+        if match["client"] != self.client or match["environment"] != self.environment:
+            return _error_reply(
+                404,
+                f"no artifact for client {match['client']!r} in environment "
+                f"{match['environment']!r}; this edge serves {self.client!r} in {self.environment!r}",
+            )
+        if match["format"] == "bin":
+            data, etag = served.obfuscated(self.organization_id)
+            content_type = "application/octet-stream"
+        else:
+            data, etag = served.json_bytes, served.json_etag
+            content_type = "application/json"
+        # The CDN places the caller as the geo service does and says so in x-geo-* headers.
+        geo = self.geo_for(self._forwarded_ip(call))
+        headers = (("ETag", etag), *((name, str(value)) for name, value in geo.items()))
+        if _etag_matches(call.headers.get("if-none-match"), etag):
+            return HttpReply(304, headers=headers)
+        return HttpReply(200, data, content_type=content_type, headers=headers)
 
     def _info(self, call: _Call) -> HttpReply:
         cluster = self._cluster_for(call.host)

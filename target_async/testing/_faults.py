@@ -17,7 +17,7 @@ import attrs
 
 from target_async._exceptions import TargetConfigError
 
-__all__ = ["Fault", "FaultKind", "FaultSet"]
+__all__ = ["ROUTE_NAMES", "Fault", "FaultKind", "FaultSet", "RouteName"]
 
 FaultKind = Literal["latency", "status", "reset", "non_json", "truncated"]
 """What a fault does.
@@ -32,11 +32,26 @@ FaultKind = Literal["latency", "status", "reset", "non_json", "truncated"]
 
 _FAULT_KINDS: frozenset[str] = frozenset(get_args(FaultKind))
 
+RouteName = Literal["delivery", "artifact", "geo", "info"]
+"""The edge's routes: `POST /rest/v1/delivery`, the CDN artifact paths
+(`/{client}/{environment}/v1/[{property}/]rules.json|bin`), `GET /v1/geo`, and `GET /`."""
+
+ROUTE_NAMES: frozenset[str] = frozenset(get_args(RouteName))
+
 
 def _check_kind(instance: Fault, attribute: attrs.Attribute[str], value: str) -> None:
     if value not in _FAULT_KINDS:
         raise TargetConfigError(
             f"Fault kind must be one of {sorted(_FAULT_KINDS)}, got {value!r}", key="kind"
+        )
+
+
+def _check_route(
+    instance: Fault, attribute: attrs.Attribute[str | None], value: str | None
+) -> None:
+    if value is not None and value not in ROUTE_NAMES:
+        raise TargetConfigError(
+            f"Fault route must be one of {sorted(ROUTE_NAMES)}, got {value!r}", key="route"
         )
 
 
@@ -63,6 +78,7 @@ class Fault:
         Fault(kind="latency", delay=0.2, path="/rest/v1/delivery")
         Fault(kind="reset", times=1)   # only the first matching request
         Fault(kind="non_json", host="mboxedge28.tt.omtrdc.net")
+        Fault(kind="status", status_code=500, route="artifact")   # every artifact download
     """
 
     kind: FaultKind = attrs.field(validator=_check_kind)
@@ -73,6 +89,8 @@ class Fault:
     headers: Mapping[str, str] = attrs.field(factory=dict)
     body: str | None = None
     """The body of a "status" answer; default `{"status": <code>, "message": <reason>}`."""
+    route: RouteName | None = attrs.field(default=None, validator=_check_route)
+    """Only requests to this route (see `RouteName`); None for every route."""
     path: str | None = None
     """Only requests to this exact path (no query); None for every path."""
     method: str | None = None
@@ -86,10 +104,11 @@ class Fault:
     def __attrs_post_init__(self) -> None:
         _check_fault(self)
 
-    def matches(self, method: str, path: str, host: str) -> bool:
+    def matches(self, method: str, path: str, host: str, route: str | None = None) -> bool:
         """Whether this rule targets the request (before `fraction` and `times` are applied)."""
         return (
-            (self.path is None or self.path == path)
+            (self.route is None or self.route == route)
+            and (self.path is None or self.path == path)
             and (self.method is None or self.method.upper() == method)
             and (self.host is None or self.host.lower() == host)
         )
@@ -147,16 +166,17 @@ class FaultSet:
                 return rule.applied
         return 0
 
-    def pick(self, method: str, path: str, host: str) -> Fault | None:
+    def pick(self, method: str, path: str, host: str, route: str | None = None) -> Fault | None:
         """The fault to apply to a request, if any; counts it as applied.
 
-        `host` must already be lower-cased and without port. A draw is made only for a rule
+        `host` must already be lower-cased and without port; `route` is the route name the
+        path resolved to (None when no route serves it). A draw is made only for a rule
         that matches and has a fraction below 1, so adding an always-on rule does not shift
         the sequence of the others.
         """
         for rule in self._rules:
             fault = rule.fault
-            if not fault.matches(method, path, host):
+            if not fault.matches(method, path, host, route):
                 continue
             if fault.times is not None and rule.applied >= fault.times:
                 continue

@@ -18,6 +18,8 @@ class RecordedRequest:
     method: str
     path: str
     """The path without the query string, e.g. "/rest/v1/delivery"."""
+    route: str | None
+    """The route that served it ("delivery", "artifact", "geo", "info"), None for no route."""
     query: dict[str, str]
     """Query parameters (the first value of a repeated one)."""
     headers: dict[str, str]

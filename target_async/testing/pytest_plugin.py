@@ -4,7 +4,9 @@
   it serves from the test's own loop; on another anyio backend it serves from a thread.
 - `target_edge_thread`: a started `LocalEdge` serving from a thread, for sync tests.
 
-Both serve the bundled sample offers; assign `edge.offers = {...}` to change them.
+Both serve the bundled sample offers; assign `edge.offers = {...}` to change them, or
+`edge.artifact = SAMPLE_ARTIFACT_PATH` (or any artifact) to decide from rules instead, e.g.
+with a client from `edge.client_options(decisioning_method="on-device")`.
 This module imports nothing heavy: the edge is imported when a fixture is first used.
 """
 
