@@ -8,9 +8,12 @@ to fetch or send.
 
 from __future__ import annotations
 
+from ._artifact import ArtifactSource, artifact_source, artifact_url, load_artifact, parse_artifact
 from ._compile import CompiledArtifact, compile_artifact
 from ._context import geo_from_lookup, warm_up, with_geo
 from ._decide import LocalDecision, decide, needs_geo_lookup, remote_dependency
+from ._geo import GEO_PATH, GeoCache, geo_lookup_headers, geo_lookup_key
+from ._obfuscation import deobfuscate, obfuscate
 from ._telemetry import (
     ARTIFACT_DOWNLOAD_REQUEST_ID,
     artifact_telemetry_entry,
@@ -21,16 +24,27 @@ from ._trace import NOT_APPLICABLE, ArtifactInfo
 
 __all__ = [
     "ARTIFACT_DOWNLOAD_REQUEST_ID",
+    "GEO_PATH",
     "NOT_APPLICABLE",
     "ArtifactInfo",
+    "ArtifactSource",
     "CompiledArtifact",
+    "GeoCache",
     "LocalDecision",
+    "artifact_source",
     "artifact_telemetry_entry",
+    "artifact_url",
     "compile_artifact",
     "decide",
+    "deobfuscate",
     "geo_from_lookup",
+    "geo_lookup_headers",
+    "geo_lookup_key",
+    "load_artifact",
     "needs_geo_lookup",
     "notification_request",
+    "obfuscate",
+    "parse_artifact",
     "remote_dependency",
     "telemetry_entry",
     "warm_up",
