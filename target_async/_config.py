@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -20,7 +20,12 @@ from .models import DecisioningMethod
 
 __all__ = [
     "DEFAULT_LIMITS",
+    "DEFAULT_NOTIFICATION_BATCH_SIZE",
+    "DEFAULT_NOTIFICATION_CONCURRENCY",
+    "DEFAULT_NOTIFICATION_QUEUE_SIZE",
+    "DEFAULT_NOTIFICATION_RETRY",
     "DEFAULT_POLLING_INTERVAL",
+    "DEFAULT_SHUTDOWN_TIMEOUT",
     "DEFAULT_TIMEOUT",
     "EVENT_NAMES",
     "MINIMUM_POLLING_INTERVAL",
@@ -53,6 +58,11 @@ EVENT_NAMES = frozenset(
 )
 
 
+def _statuses(statuses: Iterable[int]) -> frozenset[int]:
+    # A typed converter: with `converter=frozenset`, mypy rejects every `retry_statuses=` argument.
+    return frozenset(statuses)
+
+
 @attrs.frozen
 class RetryPolicy:
     """When and how the client retries a failed Delivery API call.
@@ -68,8 +78,25 @@ class RetryPolicy:
     max_delay: float = attrs.field(default=1.0, validator=attrs.validators.ge(0))
     max_retry_after: float = attrs.field(default=5.0, validator=attrs.validators.ge(0))
     retry_statuses: frozenset[int] = attrs.field(
-        default=frozenset({408, 429, 500, 502, 503, 504}), converter=frozenset
+        default=frozenset({408, 429, 500, 502, 503, 504}), converter=_statuses
     )
+
+
+# Background notifications (`enqueue_notifications`). The queue bound counts notifications
+# accepted but not yet sent or given up on, so memory stays bounded while the edge is down.
+DEFAULT_NOTIFICATION_QUEUE_SIZE = 10_000
+DEFAULT_NOTIFICATION_BATCH_SIZE = 50  # notifications per Delivery request
+DEFAULT_NOTIFICATION_CONCURRENCY = 8  # Delivery requests in flight
+DEFAULT_SHUTDOWN_TIMEOUT = 3000  # ms to drain the queue on close: one full request `timeout`
+# Nobody waits for a background send, so it retries longer than a call (about 20 s in all)
+# and on every 5xx; each attempt still has the client's `timeout`.
+DEFAULT_NOTIFICATION_RETRY = RetryPolicy(
+    max_retries=7,
+    initial_delay=0.2,
+    max_delay=10.0,
+    max_retry_after=30.0,
+    retry_statuses=[408, 429, *range(500, 600)],
+)
 
 
 @attrs.frozen
@@ -100,6 +127,11 @@ class TargetConfig:
     proxy: str | httpx.Proxy | None = None
     limits: httpx.Limits = DEFAULT_LIMITS
     retry: RetryPolicy = attrs.field(factory=RetryPolicy)
+    notification_queue_size: int = DEFAULT_NOTIFICATION_QUEUE_SIZE
+    notification_batch_size: int = DEFAULT_NOTIFICATION_BATCH_SIZE
+    notification_concurrency: int = DEFAULT_NOTIFICATION_CONCURRENCY
+    notification_retry: RetryPolicy = DEFAULT_NOTIFICATION_RETRY
+    shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT
 
     @property
     def scheme(self) -> str:
@@ -137,6 +169,14 @@ def _milliseconds(key: str, value: Any, *, allow_zero: bool, allow_negative_one:
         return -1
     if value < 0 or (value == 0 and not allow_zero):
         raise TargetConfigError(f"{key} must be {'>= 0' if allow_zero else '> 0'} ms, got {value}", key=key)
+    return value
+
+
+def _positive_int(key: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TargetConfigError(f"{key} must be an int, got {type(value).__name__}", key=key)
+    if value < 1:
+        raise TargetConfigError(f"{key} must be >= 1, got {value}", key=key)
     return value
 
 
@@ -245,4 +285,18 @@ def parse_config(options: Mapping[str, Any] | None) -> TargetConfig:
         proxy=_instance("proxy", o.get("proxy"), (str, httpx.Proxy), "a URL string or httpx.Proxy"),
         limits=_instance("limits", o.get("limits"), httpx.Limits, "an httpx.Limits") or DEFAULT_LIMITS,
         retry=_instance("retry", o.get("retry"), RetryPolicy, "a RetryPolicy") or RetryPolicy(),
+        notification_queue_size=_positive_int(
+            "notification_queue_size", o.get("notification_queue_size", DEFAULT_NOTIFICATION_QUEUE_SIZE)
+        ),
+        notification_batch_size=_positive_int(
+            "notification_batch_size", o.get("notification_batch_size", DEFAULT_NOTIFICATION_BATCH_SIZE)
+        ),
+        notification_concurrency=_positive_int(
+            "notification_concurrency", o.get("notification_concurrency", DEFAULT_NOTIFICATION_CONCURRENCY)
+        ),
+        notification_retry=_instance("notification_retry", o.get("notification_retry"), RetryPolicy, "a RetryPolicy")
+        or DEFAULT_NOTIFICATION_RETRY,
+        shutdown_timeout=_milliseconds(
+            "shutdown_timeout", o.get("shutdown_timeout", DEFAULT_SHUTDOWN_TIMEOUT), allow_zero=True
+        ),
     )
