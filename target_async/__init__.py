@@ -49,6 +49,9 @@ from ._exceptions import (
     TargetTimeoutError,
     TargetValidationError,
 )
+from ._future import TargetFuture
+from ._notifications import NotificationStats
+from ._sync import TargetClient
 from ._version import (
     __version__,
 )
@@ -166,6 +169,7 @@ __all__ = [
     "NotificationMbox",
     "NotificationPageLoad",
     "NotificationResponse",
+    "NotificationStats",
     "NotificationView",
     "Option",
     "OptionType",
@@ -189,12 +193,14 @@ __all__ = [
     "Screen",
     "ScreenOrientationType",
     "ServerError",
+    "TargetClient",
     "TargetConfig",
     "TargetConfigError",
     "TargetConnectionError",
     "TargetDeliveryResponse",
     "TargetError",
     "TargetEvent",
+    "TargetFuture",
     "TargetRequestError",
     "TargetStatusError",
     "TargetTimeoutError",

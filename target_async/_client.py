@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+import functools
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor
 from contextlib import AsyncExitStack
 from types import TracebackType
-from typing import Any
+from typing import Any, overload
 
 import anyio
 import anyio.abc
@@ -23,10 +26,14 @@ from ._delivery import (
     prepare_request,
 )
 from ._events import EventEmitter
-from ._exceptions import ClientStateError, TargetValidationError
+from ._exceptions import ArtifactNotReadyError, ClientStateError, TargetValidationError
+from ._future import TargetFuture, start_with_callbacks
+from ._notifications import NotificationPipeline, NotificationStats
+from ._on_device import NOT_READY_MESSAGE, OnDeviceDecisioning, start_on_device
 from ._options import CallOptions, parse_call_options
 from ._telemetry import TelemetryStore
 from ._transport import DeliveryTransport
+from .decisioning import telemetry_entry
 from .models import DecisioningMethod
 
 __all__ = ["AsyncTargetClient"]
@@ -60,6 +67,7 @@ class AsyncTargetClient:
         self._transport = DeliveryTransport(config)
         self._events = EventEmitter(config.events, config.logger)
         self._telemetry = TelemetryStore(enabled=config.telemetry_enabled)
+        self._notifications = NotificationPipeline(config, self._transport, self._telemetry, self._events)
         self._exit_stack: AsyncExitStack | None = None
         self._task_group: anyio.abc.TaskGroup | None = None
 
@@ -124,9 +132,14 @@ class AsyncTargetClient:
 
     async def _start_background(self, task_group: anyio.abc.TaskGroup) -> None:
         """Start the client's background work (runs once, in `__aenter__`)."""
+        await task_group.start(self._notifications.run)
+        self._on_device = await start_on_device(
+            self._config, self._transport, self._events, self._telemetry, self._notifications, task_group
+        )
 
     async def _stop_background(self) -> None:
         """Let background work finish within its deadline (runs once, in `aclose`)."""
+        await self._notifications.aclose()
 
     def _check_open(self) -> None:
         if self._state is _State.CLOSED:
@@ -134,28 +147,81 @@ class AsyncTargetClient:
 
     # -- calls -------------------------------------------------------------------------
 
-    async def get_offers(self, options: Mapping[str, Any] | None = None, /, **kwargs: Any) -> TargetDeliveryResponse:
+    @overload
+    async def get_offers(
+        self,
+        options: Mapping[str, Any] | None = None,
+        /,
+        *,
+        callback: Callable[[TargetDeliveryResponse], object],
+        err_callback: Callable[[BaseException], object] | None = None,
+        **kwargs: Any,
+    ) -> TargetFuture[TargetDeliveryResponse]: ...
+    @overload
+    async def get_offers(
+        self,
+        options: Mapping[str, Any] | None = None,
+        /,
+        *,
+        err_callback: Callable[[BaseException], object],
+        **kwargs: Any,
+    ) -> TargetFuture[TargetDeliveryResponse]: ...
+    @overload
+    async def get_offers(self, options: Mapping[str, Any] | None = None, /, **kwargs: Any) -> TargetDeliveryResponse: ...
+    async def get_offers(
+        self, options: Mapping[str, Any] | None = None, /, **kwargs: Any
+    ) -> TargetDeliveryResponse | TargetFuture[TargetDeliveryResponse]:
         """Fetch offers (decide) for the mboxes, pageLoad and views of a `DeliveryRequest`.
 
         Options: `request` (required), `target_cookie`, `target_location_hint`,
-        `session_id`, `customer_ids`, `consumer_id`, `decisioning_method`, `timeout` (ms).
+        `session_id`, `customer_ids`, `consumer_id`, `decisioning_method`, `timeout` (ms),
+        `callback`, `err_callback`. With a callback the call returns a `TargetFuture` at
+        once and runs in the client's task group (see `TargetFuture`).
         """
         call = parse_call_options(options, kwargs)
         if call.request is None:
             raise TargetValidationError("Request object of type DeliveryRequest is required")
+        if call.callback is not None or call.err_callback is not None:
+            return self._start_with_callbacks(call, functools.partial(self._get_offers, call))
         return await self._get_offers(call)
 
+    @overload
+    async def get_attributes(
+        self,
+        mbox_names: Sequence[str],
+        options: Mapping[str, Any] | None = None,
+        /,
+        *,
+        callback: Callable[[AttributesProvider], object],
+        err_callback: Callable[[BaseException], object] | None = None,
+        **kwargs: Any,
+    ) -> TargetFuture[AttributesProvider]: ...
+    @overload
+    async def get_attributes(
+        self,
+        mbox_names: Sequence[str],
+        options: Mapping[str, Any] | None = None,
+        /,
+        *,
+        err_callback: Callable[[BaseException], object],
+        **kwargs: Any,
+    ) -> TargetFuture[AttributesProvider]: ...
+    @overload
+    async def get_attributes(
+        self, mbox_names: Sequence[str], options: Mapping[str, Any] | None = None, /, **kwargs: Any
+    ) -> AttributesProvider: ...
     async def get_attributes(
         self,
         mbox_names: Sequence[str],
         options: Mapping[str, Any] | None = None,
         /,
         **kwargs: Any,
-    ) -> AttributesProvider:
+    ) -> AttributesProvider | TargetFuture[AttributesProvider]:
         """Fetch the JSON offers of `mbox_names` and read them as attributes.
 
         Mboxes not already in the request are added to `execute`. The other options
         (cookie, session, ...) are used as given, also when there is no `request`.
+        With `callback` / `err_callback`, returns a `TargetFuture` at once.
         """
         if isinstance(mbox_names, str) or not all(isinstance(n, str) and n for n in mbox_names):
             raise TargetValidationError("mbox_names must be a list of non-empty mbox names")
@@ -175,19 +241,86 @@ class AsyncTargetClient:
             mboxes += [{"name": name, "index": next_index + i} for i, name in enumerate(missing)]
             execute["mboxes"] = mboxes
             body["execute"] = execute
-        response = await self._get_offers(attrs.evolve(call, request=body))
-        return AttributesProvider(response)
+        call = attrs.evolve(call, request=body)
+        if call.callback is not None or call.err_callback is not None:
+            return self._start_with_callbacks(call, functools.partial(self._get_attributes, call))
+        return await self._get_attributes(call)
 
+    @overload
+    async def send_notifications(
+        self,
+        options: Mapping[str, Any] | None = None,
+        /,
+        *,
+        callback: Callable[[TargetDeliveryResponse], object],
+        err_callback: Callable[[BaseException], object] | None = None,
+        **kwargs: Any,
+    ) -> TargetFuture[TargetDeliveryResponse]: ...
+    @overload
+    async def send_notifications(
+        self,
+        options: Mapping[str, Any] | None = None,
+        /,
+        *,
+        err_callback: Callable[[BaseException], object],
+        **kwargs: Any,
+    ) -> TargetFuture[TargetDeliveryResponse]: ...
+    @overload
     async def send_notifications(
         self, options: Mapping[str, Any] | None = None, /, **kwargs: Any
-    ) -> TargetDeliveryResponse:
-        """Report displayed or clicked content (`request.notifications`); always server-side."""
+    ) -> TargetDeliveryResponse: ...
+    async def send_notifications(
+        self, options: Mapping[str, Any] | None = None, /, **kwargs: Any
+    ) -> TargetDeliveryResponse | TargetFuture[TargetDeliveryResponse]:
+        """Report displayed or clicked content (`request.notifications`); always server-side.
+
+        With `callback` / `err_callback`, returns a `TargetFuture` at once.
+        """
         call = parse_call_options(options, kwargs)
         if call.request is None:
             raise TargetValidationError("Notifications list is required in request")
         self._check_open()
         prepared = prepare_request(self._config, call, notifications_required=True)
+        if call.callback is not None or call.err_callback is not None:
+            return self._start_with_callbacks(call, functools.partial(self._remote, call, prepared))
         return await self._remote(call, prepared)
+
+    def enqueue_notifications(self, options: Mapping[str, Any] | None = None, /, **kwargs: Any) -> bool:
+        """Queue notifications to be sent in the background and return at once (no `await`).
+
+        Takes the options of `send_notifications` and raises the same `TargetValidationError`
+        for bad input, right away. Notifications of one visitor waiting at the same time go
+        out in one request; connection errors, timeouts, 408, 429 and 5xx are retried
+        (`notification_retry`), and each notification given up on is reported by the
+        `send_notification_error` event. `timeout` (ms) bounds each delivery attempt.
+
+        Returns False when the queue (`notification_queue_size`) was full and the
+        notifications were dropped. Needs a client entered with `async with`; call it on the
+        event loop's thread.
+        """
+        call = parse_call_options(options, kwargs)
+        if call.request is None:
+            raise TargetValidationError("Notifications list is required in request")
+        if call.callback is not None or call.err_callback is not None:
+            raise TargetValidationError(
+                "enqueue_notifications takes no callback: the 'send_notification_error' event reports failures"
+            )
+        self._check_open()
+        prepared = prepare_request(self._config, call, notifications_required=True)
+        return self._notifications.submit_prepared(prepared, timeout=call.timeout)
+
+    async def flush(self, timeout: float | None = None) -> bool:  # noqa: ASYNC109 - ms, like every timeout of the client
+        """Wait until every notification enqueued so far is sent or given up on.
+
+        `timeout` in ms (None: no limit). True when all of them were delivered; False when
+        some failed or were dropped, or the timeout passed first.
+        """
+        return await self._notifications.flush(timeout)
+
+    @property
+    def notification_stats(self) -> NotificationStats:
+        """Counters of the background notifications (enqueued, sent, retried, dropped, failed, ...)."""
+        return self._notifications.stats
 
     async def _get_offers(self, call: CallOptions) -> TargetDeliveryResponse:
         self._check_open()
@@ -200,15 +333,60 @@ class AsyncTargetClient:
     async def _decide_on_device(
         self, call: CallOptions, prepared: PreparedRequest, method: DecisioningMethod
     ) -> TargetDeliveryResponse:
-        raise TargetValidationError(f"decisioning_method {method.value!r} is not available yet")
+        # Set by `_start_background` for an on-device/hybrid client that was entered.
+        on_device: OnDeviceDecisioning | None = getattr(self, "_on_device", None)
+        if on_device is not None:
+            response = await on_device.get_offers(call, prepared, method)
+            if response is not None:
+                return response
+        elif method is DecisioningMethod.ON_DEVICE:
+            raise ArtifactNotReadyError(NOT_READY_MESSAGE)
+        return await self._remote(call, prepared)
 
     async def _remote(self, call: CallOptions, prepared: PreparedRequest) -> TargetDeliveryResponse:
         await self._open()
         self._telemetry.attach(prepared.body)
+        timestamp_ms = int(time.time() * 1000)
+        started = time.perf_counter()
         body = await self._transport.deliver(
             prepared.host, prepared.session_id, _serde.dumps(prepared.body), timeout_ms=call.timeout
         )
+        if self._telemetry.enabled:
+            self._telemetry.add(
+                telemetry_entry(
+                    prepared.body,
+                    body,
+                    decisioning_method=DecisioningMethod.SERVER_SIDE.value,
+                    execution_ms=(time.perf_counter() - started) * 1000,
+                    timestamp_ms=timestamp_ms,
+                    telemetry_server_token=body.get("telemetryServerToken"),
+                )
+            )
         return build_envelope(prepared, body, decisioning_method=DecisioningMethod.SERVER_SIDE)
+
+    # -- callback= / err_callback= -----------------------------------------------------
+
+    # Set by `TargetClient`, whose users' callbacks must run on its pool, off the loop thread.
+    _callback_executor: Executor | None = None
+
+    def _start_with_callbacks(self, call: CallOptions, request: Callable[[], Any]) -> TargetFuture[Any]:
+        self._check_open()
+        if self._task_group is None:
+            raise ClientStateError(
+                "callback / err_callback run the call in the client's task group: open the client with "
+                "`async with AsyncTargetClient.create(...) as client:` first"
+            )
+        return start_with_callbacks(
+            self._task_group,
+            request,
+            call.callback,
+            call.err_callback,
+            logger=self._config.logger,
+            executor=self._callback_executor,
+        )
+
+    async def _get_attributes(self, call: CallOptions) -> AttributesProvider:
+        return AttributesProvider(await self._get_offers(call))
 
 
 def _request_body(request: Any) -> dict[str, Any]:

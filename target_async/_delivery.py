@@ -140,6 +140,13 @@ def _valid_notification(notification: Any) -> bool:
     )
 
 
+def _describe_notification(notification: Any) -> str:
+    if not isinstance(notification, dict):
+        return f"a {type(notification).__name__}"
+    fields = ("id", "type", "timestamp")
+    return "{" + ", ".join(f"{k}={notification.get(k)!r}" for k in fields) + "}"
+
+
 def _normalise_notifications(body: dict[str, Any], logger: logging.Logger, *, required: bool) -> None:
     notifications = body.get("notifications")
     if notifications is None or notifications == []:
@@ -154,11 +161,13 @@ def _normalise_notifications(body: dict[str, Any], logger: logging.Logger, *, re
         if _valid_notification(notification):
             valid.append(notification)
         else:
+            # Event tokens stay out of logs above DEBUG: the warning names the fields only.
             logger.warning(
-                "Notification validation failed for: %r (dropped: it needs a non-empty id, a numeric "
+                "Notification validation failed for: %s (dropped: it needs a non-empty id, a numeric "
                 "timestamp and type 'display' or 'click')",
-                notification,
+                _describe_notification(notification),
             )
+            logger.debug("Dropped notification: %r", notification)
     if not valid and required and not body.get("telemetry"):
         raise TargetValidationError(
             f"Notifications list is required in request: all {len(notifications)} notifications were invalid"

@@ -1,4 +1,5 @@
-"""`make demo`: the seed example of the official docs, against the built-in local edge.
+"""`make demo`: the seed example of the official docs, then a tour of server-side,
+on-device and hybrid decisioning, against the built-in local edge.
 
 No account and no network: the local edge runs on 127.0.0.1 and the client is pointed
 at it through the `transport` option, so the SDK computes real edge host names.
@@ -11,6 +12,7 @@ import time
 from typing import Any
 
 from ._client import AsyncTargetClient
+from ._demo_tour import run_tour
 from .models import (
     DeliveryRequest,
     MboxRequest,
@@ -78,4 +80,5 @@ async def run_demo() -> None:
                     "received by the edge": len(edge.notifications),
                 },
             )
+        await run_tour(edge)
     print("\nLocal edge stopped. Done.")
