@@ -70,6 +70,7 @@ class AsyncTargetClient:
         self._notifications = NotificationPipeline(config, self._transport, self._telemetry, self._events)
         self._exit_stack: AsyncExitStack | None = None
         self._task_group: anyio.abc.TaskGroup | None = None
+        self._on_device: OnDeviceDecisioning | None = None
 
     @classmethod
     def create(cls, options: Mapping[str, Any] | None = None, /, **kwargs: Any) -> AsyncTargetClient:
@@ -99,9 +100,16 @@ class AsyncTargetClient:
         stack = AsyncExitStack()
         await stack.__aenter__()
         self._exit_stack = stack
-        self._task_group = await stack.enter_async_context(anyio.create_task_group())
-        await self._start_background(self._task_group)
-        await self._open()
+        try:
+            self._task_group = await stack.enter_async_context(anyio.create_task_group())
+            await self._start_background(self._task_group)
+            await self._open()
+        except BaseException as exc:
+            # Whatever started must stop, and the task group must be exited in this task.
+            await self.aclose()
+            self._exit_stack = None
+            await stack.__aexit__(type(exc), exc, exc.__traceback__)
+            raise
         return self
 
     async def __aexit__(
@@ -118,7 +126,10 @@ class AsyncTargetClient:
     async def _open(self) -> None:
         if self._state is _State.UNOPENED:
             self._state = _State.OPENED
-            await self._events.emit("client_ready")
+            # On-device and hybrid clients are ready when their first artifact is in use:
+            # the artifact provider emits `client_ready` then.
+            if self._config.decisioning_method is DecisioningMethod.SERVER_SIDE:
+                await self._events.emit("client_ready")
 
     async def aclose(self) -> None:
         """Stop background work and close the connection pool. Safe to call twice."""
@@ -334,7 +345,7 @@ class AsyncTargetClient:
         self, call: CallOptions, prepared: PreparedRequest, method: DecisioningMethod
     ) -> TargetDeliveryResponse:
         # Set by `_start_background` for an on-device/hybrid client that was entered.
-        on_device: OnDeviceDecisioning | None = getattr(self, "_on_device", None)
+        on_device = self._on_device
         if on_device is not None:
             response = await on_device.get_offers(call, prepared, method)
             if response is not None:

@@ -8,7 +8,7 @@ client's notification pipeline. The client starts it with `start_on_device` when
 Readiness (`maximum_wait_ready`, ms): `async with client` waits for the first artifact at
 most that long; None or -1 wait until the first load has finished, successfully or after
 its retries (bounded by the retry policy and `timeout`: never forever on a dead CDN); 0
-does not wait. `client_ready` is emitted when that wait is over. Until an artifact is
+does not wait. `client_ready` is emitted when the first artifact is in use. Until an artifact is
 there, on-device calls raise `ArtifactNotReadyError` and hybrid calls go to the edge.
 
 No location-hint "ping" request is made at start: the client does not keep a learned hint
@@ -131,6 +131,7 @@ class ArtifactProvider:
         self.info: ArtifactInfo | None = None
         self._etag: str | None = None
         self._retrievals = 0
+        self._ready_announced = False
         self.first_load_done = anyio.Event()
 
     async def run(self) -> None:
@@ -138,6 +139,7 @@ class ArtifactProvider:
         try:
             if self._config.artifact_payload is not None:
                 self._install_payload(self._config.artifact_payload)
+                await self._announce_ready()
             else:
                 await self._refresh_in_background()
         finally:
@@ -187,10 +189,18 @@ class ArtifactProvider:
         await self._events.emit(
             "artifact_download_succeeded", artifact_location=location, artifact_payload=artifact.raw
         )
+        await self._announce_ready()
         geo = geo_from_lookup(download.headers)
         if geo:
             await self._events.emit("geo_location_updated", geo_context=geo)
         return True
+
+    async def _announce_ready(self) -> None:
+        # An on-device client is usable once it has an artifact: `client_ready` fires then,
+        # once, even when the first artifact arrives after `maximum_wait_ready` gave up.
+        if self.artifact is not None and not self._ready_announced:
+            self._ready_announced = True
+            await self._events.emit("client_ready")
 
     def _load(self, content: bytes) -> CompiledArtifact:
         return load_artifact(

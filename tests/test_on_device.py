@@ -266,28 +266,33 @@ async def test_artifact_payload_is_used_without_download(edge: LocalEdge, cdn: L
 
 
 async def test_client_ready_comes_after_the_first_artifact(edge: LocalEdge, cdn: LocalCdn) -> None:
-    seen: list[bool] = []
-    holder: dict[str, AsyncTargetClient] = {}
-
-    def on_ready(event: TargetEvent) -> None:
-        seen.append(holder["client"]._on_device.provider.artifact is not None)
-
-    client = AsyncTargetClient.create(options(edge, cdn, events={"client_ready": on_ready}))
-    holder["client"] = client
+    recorder = Recorder()
+    client = AsyncTargetClient.create(
+        options(edge, cdn, events=recorder.handlers("artifact_download_succeeded", "client_ready"))
+    )
     async with client:
-        await client.get_offers(request=execute("mbox-magician"))
-    assert seen == [True]
+        assert [event.type for event in recorder.events] == ["artifact_download_succeeded", "client_ready"]
+        await client.get_offers(request=execute("mbox-magician"), decisioning_method="on-device")
+    assert [event.type for event in recorder.events] == ["artifact_download_succeeded", "client_ready"]
 
 
 async def test_maximum_wait_ready_bounds_the_wait_for_a_slow_cdn(
     edge: LocalEdge, cdn: LocalCdn
 ) -> None:
     cdn.delay = 0.2
+    ready: list[str] = []
     async with AsyncTargetClient.create(
-        options(edge, cdn, maximum_wait_ready=20, decisioning_method="hybrid")
+        options(
+            edge,
+            cdn,
+            maximum_wait_ready=20,
+            decisioning_method="hybrid",
+            events={"client_ready": lambda event: ready.append(event.type)},
+        )
     ) as client:
         provider = client._on_device.provider
         assert provider.artifact is None
+        assert ready == []  # not usable on-device yet: no client_ready
         with pytest.raises(ArtifactNotReadyError, match=NOT_READY_MESSAGE):
             await client.get_offers(
                 request=execute("mbox-magician"), decisioning_method="on-device"
@@ -296,6 +301,7 @@ async def test_maximum_wait_ready_bounds_the_wait_for_a_slow_cdn(
         assert hybrid.meta.decisioning_method == "server-side"
         with anyio.fail_after(5):
             await provider.first_load_done.wait()
+        assert ready == ["client_ready"]  # fired once, when the late artifact arrived
         later = await client.get_offers(
             request=execute("mbox-magician"), decisioning_method="on-device"
         )
