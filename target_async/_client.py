@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from contextlib import AsyncExitStack
 from types import TracebackType
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 import anyio
 import anyio.abc
@@ -29,12 +29,14 @@ from ._events import EventEmitter
 from ._exceptions import ArtifactNotReadyError, ClientStateError, TargetValidationError
 from ._future import TargetFuture, start_with_callbacks
 from ._notifications import NotificationPipeline, NotificationStats
-from ._on_device import NOT_READY_MESSAGE, OnDeviceDecisioning, start_on_device
 from ._options import CallOptions, parse_call_options
 from ._telemetry import TelemetryStore
 from ._transport import DeliveryTransport
-from .decisioning import telemetry_entry
+from .decisioning._telemetry import telemetry_entry
 from .models import DecisioningMethod
+
+if TYPE_CHECKING:
+    from ._on_device import OnDeviceDecisioning
 
 __all__ = ["AsyncTargetClient"]
 
@@ -139,11 +141,19 @@ class AsyncTargetClient:
         await self._stop_background()
         if self._task_group is not None:
             self._task_group.cancel_scope.cancel()
-        await self._transport.aclose()
+        # Cancelling the task group also cancels this task when it runs inside `async with`:
+        # the pool must still be closed, so its sockets are released.
+        with anyio.CancelScope(shield=True):
+            await self._transport.aclose()
 
     async def _start_background(self, task_group: anyio.abc.TaskGroup) -> None:
         """Start the client's background work (runs once, in `__aenter__`)."""
         await task_group.start(self._notifications.run)
+        if self._config.decisioning_method is DecisioningMethod.SERVER_SIDE:
+            return
+        # Imported here: a server-side client never loads the decisioning engine.
+        from ._on_device import start_on_device
+
         self._on_device = await start_on_device(
             self._config, self._transport, self._events, self._telemetry, self._notifications, task_group
         )
@@ -351,6 +361,8 @@ class AsyncTargetClient:
             if response is not None:
                 return response
         elif method is DecisioningMethod.ON_DEVICE:
+            from ._on_device import NOT_READY_MESSAGE
+
             raise ArtifactNotReadyError(NOT_READY_MESSAGE)
         return await self._remote(call, prepared)
 

@@ -9,11 +9,13 @@ of an on-device call.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from ._context import valid_geo
-from ._decide import LocalDecision
 from ._js import js_round
+
+# The server-side client records telemetry too: it must not load the engine to do so.
+if TYPE_CHECKING:
+    from ._decide import LocalDecision
 
 __all__ = [
     "ARTIFACT_DOWNLOAD_REQUEST_ID",
@@ -125,6 +127,8 @@ def notification_request(
         return None
     context = dict(request.get("context") or {})
     if "geo" in context:
+        from ._context import valid_geo
+
         context["geo"] = valid_geo(context["geo"])
     body: dict[str, Any] = {"id": dict(decision.response.get("id") or {}), "context": context}
     if request.get("experienceCloud") is not None:
