@@ -179,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = report.markdown(rows, meta, notes, image=image)
     (args.results / "latest.md").write_text(summary)
     if docs is not None:
+        docs.mkdir(parents=True, exist_ok=True)
         (docs / "benchmarks.md").write_text(summary)
     print(summary)
     return 1 if failed else 0
