@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
@@ -34,6 +35,9 @@ from ._telemetry import TelemetryStore
 from ._transport import DeliveryTransport
 from .decisioning._telemetry import telemetry_entry
 from .models import DecisioningMethod
+
+if sys.version_info < (3, 11):
+    from exceptiongroup import BaseExceptionGroup
 
 if TYPE_CHECKING:
     from ._on_device import OnDeviceDecisioning
@@ -122,8 +126,15 @@ class AsyncTargetClient:
     ) -> None:
         await self.aclose()
         stack, self._exit_stack = self._exit_stack, None
-        if stack is not None:
+        if stack is None:
+            return
+        try:
             await stack.__aexit__(exc_type, exc, tb)
+        except BaseExceptionGroup as group:
+            # The task group wraps the body's own exception; the user gets it as raised.
+            if exc is not None and len(group.exceptions) == 1 and group.exceptions[0] is exc:
+                return
+            raise
 
     async def _open(self) -> None:
         if self._state is _State.UNOPENED:

@@ -249,3 +249,12 @@ async def test_cookie_values_never_logged_above_debug(target_edge: LocalEdge, ca
                 request=DeliveryRequest(execute=ExecuteRequest(mboxes=[MboxRequest(name="home")])), target_cookie=cookie
             )
     assert "secret" not in caplog.text
+
+
+async def test_an_error_in_the_async_with_body_propagates_unwrapped(target_edge: LocalEdge) -> None:
+    with pytest.raises(LookupError, match="from the body"):
+        async with AsyncTargetClient.create(target_edge.client_options()) as client:
+            await client.get_offers(request=DeliveryRequest(execute=ExecuteRequest(mboxes=[MboxRequest(name="home")])))
+            raise LookupError("from the body")
+    with pytest.raises(ClientStateError):
+        await client.get_offers(request=DeliveryRequest(execute=ExecuteRequest(mboxes=[MboxRequest(name="home")])))
