@@ -11,17 +11,14 @@ the rows as dicts {scenario, value, unit, ratio?}.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
 import httpx
 
+from benchmarks._harness import Edge
 from target_async import AsyncTargetClient
 from target_async._delivery import prepare_request
 from target_async._options import CallOptions
@@ -51,26 +48,6 @@ def _call(visitor: int, first_id: int, count: int = 1) -> dict[str, Any]:
         ],
     }
     return {"request": request, "session_id": f"session-{visitor}"}
-
-
-@contextmanager
-def _edge_process() -> Iterator[int]:
-    """`benchmarks.edge_server` in a child process; yields its port. It exits when its stdin closes."""
-    root = Path(__file__).resolve().parents[1]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.edge_server"],
-        cwd=root,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        yield int(process.stdout.readline())
-    finally:
-        assert process.stdin is not None
-        process.stdin.close()
-        process.wait(timeout=10)
 
 
 def _edge_cpu_seconds(port: int) -> float:
@@ -215,7 +192,8 @@ async def _measure(port: int) -> list[dict[str, Any]]:
 
 def run() -> list[dict[str, Any]]:
     """Measure every scenario in one run, against one edge process."""
-    with _edge_process() as port:
+    with Edge.start() as edge:
+        port = edge.port
         return anyio.run(_measure, port)
 
 

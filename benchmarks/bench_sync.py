@@ -13,17 +13,14 @@ returns the rows as dicts {scenario, value, unit, ratio?}.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import anyio
 
+from benchmarks._harness import Edge
 from benchmarks.edge_server import TYPICAL_REQUEST
 from target_async import AsyncTargetClient
 from target_async._sync import CALLBACK_WORKERS, TargetClient
@@ -36,26 +33,6 @@ REPEATS = 3
 CALLBACK_CALLS = 10_000
 CALLBACK_WAVE = 100
 WARM_UP_WAVES = 5
-
-
-@contextmanager
-def _edge_process() -> Iterator[int]:
-    """`benchmarks.edge_server` in a child process; yields its port. It exits when its stdin closes."""
-    root = Path(__file__).resolve().parents[1]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.edge_server"],
-        cwd=root,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        yield int(process.stdout.readline())
-    finally:
-        assert process.stdin is not None
-        process.stdin.close()
-        process.wait(timeout=10)
 
 
 def _options(port: int) -> dict[str, Any]:
@@ -143,7 +120,8 @@ def _callback_calls(port: int, calls: int) -> dict[str, tuple[int, int]]:
 
 def run(callback_calls: int = CALLBACK_CALLS) -> list[dict[str, Any]]:
     """Measure every scenario in one run, against one edge process."""
-    with _edge_process() as port:
+    with Edge.start() as edge:
+        port = edge.port
         async_best = sync_best = 0.0
         for _ in range(REPEATS):
             async_best = max(async_best, anyio.run(_async_throughput, port))

@@ -14,9 +14,10 @@ from aiohttp import web
 
 from target_async import DeliveryRequest, ExecuteRequest, MboxRequest
 from target_async.integrations.aiohttp import (
+    TARGET_RESULT,
     get_target_client,
-    set_target_cookies,
     target_cleanup_ctx,
+    target_cookies_middleware,
     target_options,
 )
 
@@ -38,7 +39,7 @@ async def home(request: web.Request) -> web.Response:
             "edge_host": result.response.edge_host,
         }
     )
-    set_target_cookies(request, response, result)
+    request[TARGET_RESULT] = result  # the middleware sets the visitor's cookies
     return response
 
 
@@ -46,13 +47,12 @@ async def home(request: web.Request) -> web.Response:
 async def flags(request: web.Request) -> web.Response:
     target = get_target_client(request)
     attributes = await target.get_attributes(["feature-flags"], target_options(request))
-    response = web.json_response(attributes.as_object("feature-flags"))
-    set_target_cookies(request, response, attributes)
-    return response
+    request[TARGET_RESULT] = attributes
+    return web.json_response(attributes.as_object("feature-flags"))
 
 
 def create_app(client_options: Mapping[str, Any]) -> web.Application:
-    app = web.Application()
+    app = web.Application(middlewares=[target_cookies_middleware()])
     app.cleanup_ctx.append(target_cleanup_ctx(client_options))
     app.add_routes(routes)
     return app

@@ -6,11 +6,12 @@ shows a complete app.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any, cast
 
 try:
     from aiohttp import web
+    from aiohttp.typedefs import Middleware
 except ImportError as error:
     raise ImportError(
         "target_async.integrations.aiohttp needs aiohttp: pip install target-async[aiohttp]"
@@ -30,14 +31,23 @@ from ._visitor import (
 
 __all__ = [
     "TARGET_CLIENT",
+    "TARGET_RESULT",
     "get_target_client",
     "set_target_cookies",
     "target_cleanup_ctx",
+    "target_cookies_middleware",
     "target_options",
 ]
 
 TARGET_CLIENT = web.AppKey("target_client", AsyncTargetClient)
 """Where `target_cleanup_ctx` keeps the app's client: `request.app[TARGET_CLIENT]`."""
+
+# aiohttp 3.14 warns about plain string keys on requests and offers `web.RequestKey`.
+TARGET_RESULT: Any = (
+    web.RequestKey("target_result", object) if hasattr(web, "RequestKey") else "target_async.result"
+)
+"""Where a handler leaves its Target result for `target_cookies_middleware`:
+`request[TARGET_RESULT] = result`."""
 
 
 def target_cleanup_ctx(options: Mapping[str, Any]) -> Callable[[web.Application], AsyncIterator[None]]:
@@ -124,3 +134,39 @@ def set_target_cookies(
             httponly=http_only,
             samesite=same_site.capitalize(),
         )
+
+
+def target_cookies_middleware(
+    *,
+    secure: bool | None = None,
+    same_site: SameSite = "lax",
+    domain: str | None = None,
+    http_only: bool = False,
+) -> Middleware:
+    """A middleware that sets the visitor's Target cookies on every response that has a result.
+
+    `web.Application(middlewares=[target_cookies_middleware()])`; a handler stores the result
+    of its last Target call as `request[TARGET_RESULT]` and no longer calls
+    `set_target_cookies` itself. A response already sent (streamed) is left alone. The
+    keywords are those of `set_target_cookies`.
+    """
+
+    @web.middleware
+    async def target_cookies(
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        response = await handler(request)
+        result = cast("TargetResult | None", request.get(TARGET_RESULT))
+        if result is not None and not response.prepared:
+            set_target_cookies(
+                request,
+                response,
+                result,
+                secure=secure,
+                same_site=same_site,
+                domain=domain,
+                http_only=http_only,
+            )
+        return response
+
+    return target_cookies

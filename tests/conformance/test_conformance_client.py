@@ -8,13 +8,8 @@ it, and has its notification request checked as the local edge received it.
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import time
-from collections.abc import Iterator
-from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,56 +18,10 @@ from target_async import AsyncTargetClient, DecisioningMethod
 from target_async._serde import unstructure
 from target_async.testing import LocalEdge
 from tests.conformance.local_cdn import LocalCdn, routed_transport
+from tests.conformance.schema import CONFORMANCE_DIR, cases, mismatches, mock_epoch_seconds
 
-CONFORMANCE_DIR = Path(
-    os.environ.get(
-        "TARGET_CONFORMANCE_DIR",
-        Path(__file__).resolve().parents[2].parent / "shared" / "conformance",
-    )
-)
 DELIVERY_PATH = "/rest/v1/delivery"
-
-_ANY = {
-    "expect.any(Object)": lambda value: isinstance(value, (dict, list)),
-    "expect.any(String)": lambda value: isinstance(value, str),
-    "expect.any(Number)": lambda value: (
-        isinstance(value, (int, float)) and not isinstance(value, bool)
-    ),
-}
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
-
-
-def mismatches(expected: Any, actual: Any, path: str = "$") -> Iterator[str]:
-    """Where `actual` does not match `expected` (objects: subset; arrays: same length; expect.any)."""
-    if isinstance(expected, str) and expected in _ANY:
-        if not _ANY[expected](actual):
-            yield f"{path}: {actual!r} is not {expected}"
-    elif isinstance(expected, dict):
-        if not isinstance(actual, dict):
-            yield f"{path}: expected an object, got {actual!r}"
-            return
-        for key, value in expected.items():
-            if key in actual:
-                yield from mismatches(value, actual[key], f"{path}.{key}")
-            else:
-                yield f"{path}.{key}: missing"
-    elif isinstance(expected, list):
-        if not isinstance(actual, list) or len(actual) != len(expected):
-            yield f"{path}: expected an array of {len(expected)}, got {actual!r}"
-            return
-        for position, (item, actual_item) in enumerate(zip(expected, actual, strict=True)):
-            yield from mismatches(item, actual_item, f"{path}[{position}]")
-    elif expected != actual or isinstance(expected, bool) != isinstance(actual, bool):
-        yield f"{path}: expected {expected!r}, got {actual!r}"
-
-
-def _cases() -> list[Any]:
-    cases = []
-    for suite_path in sorted((CONFORMANCE_DIR / "models").glob("*.json")):
-        suite = json.loads(suite_path.read_text(encoding="utf-8"))
-        for name, case in suite["test"].items():
-            cases.append(pytest.param(suite, case, id=f"{suite_path.stem}::{name}"))
-    return cases
 
 
 def _client_options(conf: dict[str, Any]) -> dict[str, Any]:
@@ -80,25 +29,12 @@ def _client_options(conf: dict[str, Any]) -> dict[str, Any]:
     return {_CAMEL.sub("_", key).lower(): value for key, value in conf.items()}
 
 
-def _epoch_seconds(mock_date: dict[str, int]) -> float:
-    moment = datetime(
-        mock_date["year"],
-        mock_date["month"] + 1,  # JavaScript months are 0-based
-        mock_date["date"],
-        mock_date.get("hours", 0),
-        mock_date.get("minutes", 0),
-        mock_date.get("seconds", 0),
-        tzinfo=timezone.utc,
-    )
-    return moment.timestamp()
-
-
 def test_the_suites_are_there() -> None:
-    assert len(_cases()) == 51
+    assert len(cases()) == 51
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize(("suite", "case"), _cases())
+@pytest.mark.parametrize(("suite", "case"), cases())
 async def test_conformance(
     suite: dict[str, Any], case: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -119,7 +55,7 @@ async def test_conformance(
         async with AsyncTargetClient.create(client_options) as client:
             if "mockDate" in case:
                 # Like Jest's mocked Date: the whole clock, for the call.
-                frozen = _epoch_seconds(case["mockDate"])
+                frozen = mock_epoch_seconds(case["mockDate"])
                 monkeypatch.setattr(time, "time", lambda: frozen)
             result = await client.get_offers(
                 request=options["request"],

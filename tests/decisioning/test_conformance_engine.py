@@ -8,12 +8,8 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import time
 import uuid
-from collections.abc import Iterator
-from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,56 +25,7 @@ from target_async.decisioning import (
     telemetry_entry,
     with_geo,
 )
-
-CONFORMANCE_DIR = Path(
-    os.environ.get(
-        "TARGET_CONFORMANCE_DIR",
-        Path(__file__).resolve().parents[2].parent / "shared" / "conformance",
-    )
-)
-
-_ANY = {
-    "expect.any(Object)": lambda value: isinstance(value, (dict, list)),
-    "expect.any(String)": lambda value: isinstance(value, str),
-    "expect.any(Number)": lambda value: (
-        isinstance(value, (int, float)) and not isinstance(value, bool)
-    ),
-}
-
-
-def mismatches(expected: Any, actual: Any, path: str = "$") -> Iterator[str]:
-    """Where `actual` does not match `expected` (objects: subset; arrays: same length; expect.any)."""
-    if isinstance(expected, str) and expected in _ANY:
-        if not _ANY[expected](actual):
-            yield f"{path}: {actual!r} is not {expected}"
-    elif isinstance(expected, dict):
-        if not isinstance(actual, dict):
-            yield f"{path}: expected an object, got {actual!r}"
-            return
-        for key, value in expected.items():
-            if key not in actual:
-                yield f"{path}.{key}: missing"
-            else:
-                yield from mismatches(value, actual[key], f"{path}.{key}")
-    elif isinstance(expected, list):
-        if not isinstance(actual, list) or len(actual) != len(expected):
-            yield f"{path}: expected an array of {len(expected)}, got {actual!r}"
-            return
-        for position, (item, actual_item) in enumerate(zip(expected, actual, strict=True)):
-            yield from mismatches(item, actual_item, f"{path}[{position}]")
-    elif expected != actual or _is_bool(expected) != _is_bool(actual):
-        yield f"{path}: expected {expected!r}, got {actual!r}"
-
-
-def _is_bool(value: Any) -> bool:
-    return isinstance(value, bool)
-
-
-def _cases() -> Iterator[Any]:
-    for suite_path in sorted((CONFORMANCE_DIR / "models").glob("*.json")):
-        suite = json.loads(suite_path.read_text(encoding="utf-8"))
-        for name, case in suite["test"].items():
-            yield pytest.param(suite, case, id=f"{suite_path.stem}::{name}")
+from tests.conformance.schema import CONFORMANCE_DIR, cases, mismatches, mock_epoch_seconds
 
 
 @functools.cache
@@ -91,25 +38,14 @@ def _artifact(name: str) -> tuple[CompiledArtifact, float]:
 
 
 def _now_ms(mock_date: dict[str, int] | None) -> int | None:
-    if mock_date is None:
-        return None
-    moment = datetime(
-        mock_date["year"],
-        mock_date["month"] + 1,  # JavaScript months are 0-based
-        mock_date["date"],
-        mock_date.get("hours", 0),
-        mock_date.get("minutes", 0),
-        mock_date.get("seconds", 0),
-        tzinfo=timezone.utc,
-    )
-    return int(moment.timestamp() * 1000)
+    return None if mock_date is None else int(mock_epoch_seconds(mock_date) * 1000)
 
 
 def test_the_suites_are_there() -> None:
-    assert len(list(_cases())) == 51
+    assert len(cases()) == 51
 
 
-@pytest.mark.parametrize(("suite", "case"), list(_cases()))
+@pytest.mark.parametrize(("suite", "case"), cases())
 def test_conformance(suite: dict[str, Any], case: dict[str, Any]) -> None:
     artifact, artifact_ms = _artifact(case.get("artifact") or suite["artifact"])
     conf: dict[str, Any] = case.get("conf") or suite["conf"]
