@@ -117,11 +117,13 @@ def target_cookie(session_id: str, tnt_id: str | None, *, now: float | None = No
     """The `mbox` cookie to return after a response: the session entry, then the device id."""
     now_exact = time.time() if now is None else now
     now_s = math.ceil(now_exact)
-    entries = [InternalCookie(SESSION_ENTRY, session_id, now_s + SESSION_MAX_AGE)]
+    # Formatted directly (no InternalCookie per entry): this runs on every response. The
+    # entry names are URL-safe constants, so only the values need quoting.
+    latest = now_s + SESSION_MAX_AGE
+    value = f"{SESSION_ENTRY}#{_quote(session_id)}#{latest}"
     if tnt_id:
-        entries.append(InternalCookie(DEVICE_ID_ENTRY, tnt_id, now_s + TNT_ID_MAX_AGE))
-    value = "|".join(f"{_quote(e.name)}#{_quote(e.value)}#{e.expires}" for e in entries)
-    latest = max(e.expires for e in entries)
+        latest = now_s + TNT_ID_MAX_AGE
+        value = f"{value}|{DEVICE_ID_ENTRY}#{_quote(tnt_id)}#{latest}"
     max_age = math.ceil(abs(latest * 1000 - now_exact * 1000) / 1000)
     return Cookie(name=TARGET_COOKIE, value=value, max_age=max_age)
 

@@ -7,9 +7,9 @@ A request is normalised in its wire form (camelCase dict) so that the user's
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -42,6 +42,7 @@ __all__ = [
     "ResponseMeta",
     "TargetDeliveryResponse",
     "build_envelope",
+    "new_uuid4",
     "prepare_request",
 ]
 
@@ -50,6 +51,14 @@ _NOTIFICATION_TYPES = frozenset({"click", "display"})
 # The Delivery API's rule: 1-128 printable characters except space, "?" and "/".
 _SESSION_ID = re.compile(r"[^\x00-\x20\x7f-\x9f?/]{1,128}")
 _ANALYTICS_DEFAULT_LOGGING = "server_side"
+# uuid4's variant nibble (RFC 4122: 10xx) for each random hex digit.
+_UUID_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
+
+
+def new_uuid4() -> str:
+    """`str(uuid.uuid4())`, formatted directly: same randomness source, a third of the cost."""
+    h = os.urandom(16).hex()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_UUID_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
 
 
 @attrs.frozen
@@ -63,6 +72,8 @@ class PreparedRequest:
 
 
 def _request_dict(request: Any, *, required_message: str) -> dict[str, Any]:
+    if type(request) is dict:  # the common case, ahead of the slower isinstance checks
+        return dict(request)
     if isinstance(request, DeliveryRequest):
         body = _serde.unstructure(request)
         assert isinstance(body, dict)
@@ -208,23 +219,30 @@ def prepare_request(
         if notifications_required
         else "Request object of type DeliveryRequest is required",
     )
-    _normalise_section(body, "execute", logger)
-    _normalise_section(body, "prefetch", logger)
+    get = body.get
+    if get("execute") is not None:
+        _normalise_section(body, "execute", logger)
+    if get("prefetch") is not None:
+        _normalise_section(body, "prefetch", logger)
     _normalise_notifications(body, logger, required=notifications_required)
 
-    cookies = parse_target_cookie(options.target_cookie)
-    session_cookie = cookies.get(SESSION_ENTRY)
-    given_session = (session_cookie.value if session_cookie and session_cookie.value else None) or options.session_id
-    session_id = _check_session_id(given_session) if given_session else str(uuid.uuid4())
+    if options.target_cookie:
+        cookies = parse_target_cookie(options.target_cookie)
+        session_cookie = cookies.get(SESSION_ENTRY)
+        device = cookies.get(DEVICE_ID_ENTRY)
+        given_session = (session_cookie.value if session_cookie and session_cookie.value else None) or options.session_id
+    else:
+        device = None
+        given_session = options.session_id
+    session_id = _check_session_id(given_session) if given_session else new_uuid4()
 
-    if not body.get("requestId"):
-        body["requestId"] = str(uuid.uuid4())
-    if config.environment_id is not None and body.get("environmentId") is None:
+    if not get("requestId"):
+        body["requestId"] = new_uuid4()
+    if config.environment_id is not None and get("environmentId") is None:
         body["environmentId"] = config.environment_id
 
-    visitor_id: dict[str, Any] = dict(body.get("id") or {})
-    device = cookies.get(DEVICE_ID_ENTRY)
-    if not visitor_id.get("tntId") and device and device.value:
+    visitor_id: dict[str, Any] = dict(get("id") or {})
+    if device and device.value and not visitor_id.get("tntId"):
         visitor_id["tntId"] = device.value
     if options.customer_ids:
         visitor_id["customerIds"] = [_customer_id_dict(c) for c in options.customer_ids] + list(
@@ -233,26 +251,32 @@ def prepare_request(
     if visitor_id:
         body["id"] = visitor_id
 
-    request_token = (body.get("property") or {}).get("token")
-    if request_token and config.property_token and request_token != config.property_token:
-        logger.debug(
-            "The property token specified in the request '%s' does not match the one specified in the config '%s'.",
-            request_token,
-            config.property_token,
-        )
-    if not request_token and config.property_token:
-        body["property"] = {**(body.get("property") or {}), "token": config.property_token}
+    request_property = get("property")
+    request_token = request_property.get("token") if request_property else None
+    if config.property_token:
+        if not request_token:
+            body["property"] = {**(request_property or {}), "token": config.property_token}
+        elif request_token != config.property_token:
+            logger.debug(
+                "The property token specified in the request '%s' does not match the one specified in the config '%s'.",
+                request_token,
+                config.property_token,
+            )
 
-    context = dict(body.get("context") or {})
+    context = dict(get("context") or {})
     if context.get("channel") not in _CHANNELS:
         context["channel"] = "web"
     if context.get("timeOffsetInMinutes") is None:
         context["timeOffsetInMinutes"] = _local_utc_offset_minutes()
     body["context"] = context
 
-    experience_cloud = dict(body.get("experienceCloud") or {})
-    analytics = dict(experience_cloud.get("analytics") or {})
-    analytics.setdefault("logging", _ANALYTICS_DEFAULT_LOGGING)
+    experience_cloud = dict(get("experienceCloud") or {})
+    analytics = experience_cloud.get("analytics")
+    if analytics:
+        analytics = dict(analytics)
+        analytics.setdefault("logging", _ANALYTICS_DEFAULT_LOGGING)
+    else:
+        analytics = {"logging": _ANALYTICS_DEFAULT_LOGGING}
     experience_cloud["analytics"] = analytics
     body["experienceCloud"] = experience_cloud
 
@@ -376,15 +400,18 @@ def build_envelope(
     tnt_id = response.id.tnt_id if response.id is not None else None
     cluster = prepared.cluster or cluster_from_edge_host(response.edge_host)
 
-    parts = _details(response)
-    analytics = [p.analytics for p in parts if getattr(p, "analytics", None) is not None]
-    traces = [p.trace for p in parts if getattr(p, "trace", None)]
-    tokens = [
-        option.response_tokens
-        for part in parts
-        for option in (getattr(part, "options", None) or [])
-        if option.response_tokens
-    ]
+    analytics: list[Any] = []
+    traces: list[Any] = []
+    tokens: list[dict[str, Any]] = []
+    # One pass over the parts (this runs on every response).
+    for part in _details(response):
+        if getattr(part, "analytics", None) is not None:
+            analytics.append(part.analytics)
+        if getattr(part, "trace", None):
+            traces.append(part.trace)
+        for option in getattr(part, "options", None) or ():
+            if option.response_tokens:
+                tokens.append(option.response_tokens)
     return TargetDeliveryResponse(
         response=response,
         request_body=prepared.body,

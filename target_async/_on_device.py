@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 import time
-import uuid
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any, Final
@@ -31,7 +30,7 @@ import attrs
 import httpx
 
 from ._config import RetryPolicy, TargetConfig
-from ._delivery import PreparedRequest, TargetDeliveryResponse, build_envelope
+from ._delivery import PreparedRequest, TargetDeliveryResponse, build_envelope, new_uuid4
 from ._events import EventEmitter
 from ._exceptions import ArtifactError, ArtifactNotReadyError, ClientStateError
 from ._notifications import NotificationPipeline
@@ -374,9 +373,13 @@ class OnDeviceDecisioning:
         for key in _REPORTED_REQUEST_KEYS:
             if key in decided.body:
                 body[key] = decided.body[key]
-        body["requestId"] = str(uuid.uuid4())
+        body["requestId"] = new_uuid4()
+        # Built directly rather than with `attrs.evolve` (several times slower): once per call.
+        report = PreparedRequest(
+            body=body, session_id=decided.session_id, cluster=decided.cluster, host=decided.host
+        )
         try:
-            self._notifications.submit_prepared(attrs.evolve(decided, body=body))
+            self._notifications.submit_prepared(report)
         except ClientStateError as error:  # a call racing with aclose()
             self._config.logger.warning("On-device notifications not sent: %s", error)
 

@@ -47,20 +47,27 @@ def _optional_str(key: str, value: Any) -> str | None:
 
 def parse_call_options(options: Mapping[str, Any] | None, kwargs: Mapping[str, Any]) -> CallOptions:
     """Merge the option mapping and keyword arguments and check every value's type."""
-    if options is not None and not isinstance(options, Mapping):
+    if options is not None and type(options) is not dict and not isinstance(options, Mapping):
         raise TargetValidationError(
             f"options must be a mapping such as {{'request': DeliveryRequest(...)}}, got {type(options).__name__}"
         )
-    merged: dict[str, Any] = dict(options or {})
-    for key, value in kwargs.items():
-        if key in merged and merged[key] is not value:
-            raise TargetValidationError(f"option {key!r} given both in the options mapping and as a keyword")
-        merged[key] = value
-    for key in merged:
-        if key not in _KEYS:
-            raise TargetValidationError(f"Unknown option {key!r}; known options: {', '.join(sorted(_KEYS))}")
+    # Hot path: most calls pass only the mapping, which then needs no merged copy.
+    if not kwargs:
+        merged: Mapping[str, Any] = options or {}
+    elif not options:
+        merged = kwargs
+    else:
+        merged = dict(options)
+        for key, value in kwargs.items():
+            if key in merged and merged[key] is not value:
+                raise TargetValidationError(f"option {key!r} given both in the options mapping and as a keyword")
+            merged[key] = value
+    if not _KEYS.issuperset(merged):
+        unknown = next(key for key in merged if key not in _KEYS)
+        raise TargetValidationError(f"Unknown option {unknown!r}; known options: {', '.join(sorted(_KEYS))}")
 
-    method = merged.get("decisioning_method")
+    get = merged.get
+    method = get("decisioning_method")
     if method is not None:
         try:
             method = DecisioningMethod(getattr(method, "value", method))
@@ -70,28 +77,29 @@ def parse_call_options(options: Mapping[str, Any] | None, kwargs: Mapping[str, A
                 f"Invalid Decisioning Method.  Must be set to one of: {allowed} (got {method!r})"
             ) from None
 
-    timeout = merged.get("timeout")
+    timeout = get("timeout")
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
         raise TargetValidationError(f"timeout must be a positive number of milliseconds, got {timeout!r}")
 
-    customer_ids = merged.get("customer_ids")
+    customer_ids = get("customer_ids")
     if customer_ids is not None and (isinstance(customer_ids, (str, bytes)) or not isinstance(customer_ids, Sequence)):
         raise TargetValidationError("customer_ids must be a list of CustomerId")
 
-    for key in ("callback", "err_callback"):
-        if merged.get(key) is not None and not callable(merged[key]):
-            raise TargetValidationError("Callback must be a callable function")
+    callback = get("callback")
+    err_callback = get("err_callback")
+    if (callback is not None and not callable(callback)) or (err_callback is not None and not callable(err_callback)):
+        raise TargetValidationError("Callback must be a callable function")
 
     return CallOptions(
-        request=merged.get("request"),
-        target_cookie=_optional_str("target_cookie", merged.get("target_cookie")),
-        target_location_hint=_optional_str("target_location_hint", merged.get("target_location_hint")),
-        consumer_id=_optional_str("consumer_id", merged.get("consumer_id")),
+        request=get("request"),
+        target_cookie=_optional_str("target_cookie", get("target_cookie")),
+        target_location_hint=_optional_str("target_location_hint", get("target_location_hint")),
+        consumer_id=_optional_str("consumer_id", get("consumer_id")),
         customer_ids=customer_ids,
-        session_id=_optional_str("session_id", merged.get("session_id")),
+        session_id=_optional_str("session_id", get("session_id")),
         decisioning_method=method,
         timeout=timeout,
-        callback=merged.get("callback"),
-        err_callback=merged.get("err_callback"),
-        visitor=merged.get("visitor"),
+        callback=callback,
+        err_callback=err_callback,
+        visitor=get("visitor"),
     )

@@ -26,6 +26,9 @@ __all__ = [
 
 ARTIFACT_DOWNLOAD_REQUEST_ID: Final = "ArtifactDownload"
 _TIMING_KEYS: Final = ("dns", "tls", "timeToFirstByte", "download", "responseSize")
+# (request key, feature name) of the item counts of each section.
+_EXECUTE_COUNTS: Final = (("mboxes", "executeMboxCount"),)
+_PREFETCH_COUNTS: Final = (("mboxes", "prefetchMboxCount"), ("views", "prefetchViewCount"))
 
 
 def _rounded(fields: Mapping[str, float | None]) -> dict[str, float]:
@@ -41,19 +44,34 @@ def _timed_entry(
     request_timings: Mapping[str, float | None] | None,
 ) -> dict[str, Any]:
     entry: dict[str, Any] = {"requestId": request_id, "timestamp": timestamp_ms}
-    entry |= _rounded({"execution": execution_ms, "parsing": parsing_ms})
+    # Spelled out rather than through `_rounded`: this runs once per delivery call.
+    if execution_ms:
+        entry["execution"] = js_round(execution_ms)
+    if parsing_ms:
+        entry["parsing"] = js_round(parsing_ms)
     if request_timings:
         entry["request"] = _rounded({key: request_timings.get(key) for key in _TIMING_KEYS})
     return entry
 
 
-def _count(section: Any, key: str) -> int:
-    items = section.get(key) if isinstance(section, Mapping) else None
-    return len(items) if isinstance(items, list) else 0
+def _is_mapping(value: Any) -> bool:
+    # JSON objects are nearly always plain dicts: skip the slower ABC check for them.
+    return type(value) is dict or isinstance(value, Mapping)
 
 
-def _has_page_load(section: Any) -> bool:
-    return isinstance(section, Mapping) and isinstance(section.get("pageLoad"), Mapping)
+def _add_section_features(
+    features: dict[str, Any],
+    section: Mapping[str, Any],
+    page_load_feature: str,
+    counts: tuple[tuple[str, str], ...],
+) -> None:
+    """Add a section's pageLoad flag and its non-zero item counts to the features."""
+    if _is_mapping(section.get("pageLoad")):
+        features[page_load_feature] = True
+    for key, feature in counts:
+        items = section.get(key)
+        if isinstance(items, list) and items:
+            features[feature] = len(items)
 
 
 def telemetry_entry(
@@ -76,19 +94,13 @@ def telemetry_entry(
     zero feature counts are left out. `request_timings` holds the HTTP phases (`dns`,
     `tls`, `timeToFirstByte`, `download`, `responseSize`) when they were measured.
     """
-    execute, prefetch = request.get("execute"), request.get("prefetch")
     features: dict[str, Any] = {"decisioningMethod": decisioning_method}
-    features |= {
-        key: value
-        for key, value in (
-            ("executePageLoad", _has_page_load(execute)),
-            ("executeMboxCount", _count(execute, "mboxes")),
-            ("prefetchPageLoad", _has_page_load(prefetch)),
-            ("prefetchMboxCount", _count(prefetch, "mboxes")),
-            ("prefetchViewCount", _count(prefetch, "views")),
-        )
-        if value
-    }
+    execute = request.get("execute")
+    if execute is not None and _is_mapping(execute):
+        _add_section_features(features, execute, "executePageLoad", _EXECUTE_COUNTS)
+    prefetch = request.get("prefetch")
+    if prefetch is not None and _is_mapping(prefetch):
+        _add_section_features(features, prefetch, "prefetchPageLoad", _PREFETCH_COUNTS)
     request_id = request.get("requestId") or response.get("requestId") or ""
     entry = _timed_entry(request_id, timestamp_ms, execution_ms, parsing_ms, request_timings)
     if telemetry_server_token:
