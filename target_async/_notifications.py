@@ -25,9 +25,7 @@ what is left, counts it as failed and logs how many notifications were not deliv
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import AsyncIterator
 from typing import Any, Literal
 
 import anyio
@@ -128,46 +126,6 @@ class _Failure:
     retry_after: float | None = None
 
 
-class _PoolGate:
-    """Lets one request at a time into httpx's connection pool, until it holds a connection.
-
-    httpcore 1.0's pool gives the same idle connection to every request that queued in one
-    pass; all but one then fail over and queue again. Under a steady stream of sends one
-    request can lose that race hundreds of times in a row, until its timeout (seen with 8
-    sends in flight: 609 times). A request holds its connection by httpcore's first trace
-    event (`connect_tcp` on a new connection, `send_request_headers` on a kept-alive one),
-    so the next may enter then. A transport that reports no trace events (not httpcore's
-    pool, e.g. the aiohttp one) shows it with its first answer, and the gate stays open.
-    """
-
-    def __init__(self) -> None:
-        self._lock = anyio.Lock()
-        self._needed = True
-
-    @contextlib.asynccontextmanager
-    async def entry(self) -> AsyncIterator[dict[str, Any]]:
-        """Pass the gate; yields the request `extensions` that open it for the next request."""
-        if not self._needed:
-            yield {}
-            return
-        await self._lock.acquire()
-        holding = True
-
-        async def trace(event: str, info: dict[str, Any]) -> None:
-            nonlocal holding
-            if holding:
-                holding = False
-                self._lock.release()
-
-        try:
-            yield {"trace": trace}
-            if holding:
-                self._needed = False
-        finally:
-            if holding:
-                self._lock.release()
-
-
 def _same_envelope(first: dict[str, Any], other: dict[str, Any]) -> bool:
     keys = first.keys() - _PER_REQUEST_KEYS
     return keys == other.keys() - _PER_REQUEST_KEYS and all(first[key] == other[key] for key in keys)
@@ -207,7 +165,6 @@ class NotificationPipeline:
         self._unsettled: list[_Generation] = []
         self._wakeup: anyio.Event | None = None
         self._scope: anyio.CancelScope | None = None
-        self._pool_gate: _PoolGate | None = None
         self._finished: anyio.Event | None = None
         self._dropped_since_warning = 0
         self._last_drop_warning = -_DROP_WARNING_INTERVAL
@@ -315,7 +272,6 @@ class NotificationPipeline:
         (an app shutting down), the queue must still drain while `aclose()` waits for it.
         """
         slots = anyio.Semaphore(self._config.notification_concurrency)
-        self._pool_gate = _PoolGate()
         self._finished = anyio.Event()
         try:
             with anyio.CancelScope(shield=True) as self._scope:
@@ -500,8 +456,7 @@ class NotificationPipeline:
         url = f"{self._config.scheme}://{first.host}{DELIVERY_PATH}"
         params = {**self._params, "sessionId": first.session_id}
         self._requests += 1
-        gate = self._pool_gate
-        assert gate is not None
+        gate = self._transport.pool_gate
         error: TargetError
         try:
             with anyio.fail_after(budget):

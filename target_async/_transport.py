@@ -7,6 +7,7 @@ transport failure into a `TargetError`.
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import functools
 import json
@@ -15,7 +16,7 @@ import time
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import anyio
@@ -36,7 +37,7 @@ from ._version import __version__
 if TYPE_CHECKING:
     import aiohttp
 
-__all__ = ["SDK_NAME", "DeliveryTransport", "retry_delay"]
+__all__ = ["SDK_NAME", "DeliveryTransport", "PoolGate", "retry_delay"]
 
 SDK_NAME = "target-async"
 DELIVERY_PATH = "/rest/v1/delivery"
@@ -255,6 +256,46 @@ class _AiohttpTransport(httpx.AsyncBaseTransport):
                 await session.close()
 
 
+class PoolGate:
+    """Lets one request at a time into httpx's connection pool, until it holds a connection.
+
+    httpcore 1.0's pool gives the same idle connection to every request that queued in one
+    pass; all but one then fail over and queue again. Under a steady stream of sends one
+    request can lose that race hundreds of times in a row, until its timeout (seen with 8
+    sends in flight: 609 times). A request holds its connection by httpcore's first trace
+    event (`connect_tcp` on a new connection, `send_request_headers` on a kept-alive one),
+    so the next may enter then. A transport that reports no trace events (not httpcore's
+    pool, e.g. the aiohttp one) shows it with its first answer, and the gate stays open.
+    """
+
+    def __init__(self) -> None:
+        self._lock = anyio.Lock()
+        self._needed = True
+
+    @contextlib.asynccontextmanager
+    async def entry(self) -> AsyncIterator[dict[str, Any]]:
+        """Pass the gate; yields the request `extensions` that open it for the next request."""
+        if not self._needed:
+            yield {}
+            return
+        await self._lock.acquire()
+        holding = True
+
+        async def trace(event: str, info: dict[str, Any]) -> None:
+            nonlocal holding
+            if holding:
+                holding = False
+                self._lock.release()
+
+        try:
+            yield {"trace": trace}
+            if holding:
+                self._needed = False
+        finally:
+            if holding:
+                self._lock.release()
+
+
 class DeliveryTransport:
     """Sends Delivery API requests over one shared connection pool."""
 
@@ -264,6 +305,8 @@ class DeliveryTransport:
         self._pool: _AiohttpTransport | None = None
         self._post: _Post | None = None
         self._closed = False
+        # Shared by every request through `http` (delivery calls and the notification pipeline).
+        self.pool_gate = PoolGate()
         # httpx's pool gets slower per request as more requests queue on it; capping the
         # requests in flight at the pool size keeps the per-request cost flat.
         self._in_flight: anyio.Semaphore | None = None
@@ -376,7 +419,10 @@ class DeliveryTransport:
         """One Delivery POST through the httpx client (a user `transport`, a proxy, trio)."""
         headers = {**_JSON_HEADERS, "X-Request-Id": request_id}
         try:
-            response = await self.http.post(url, params=params, content=body, headers=headers, timeout=budget)
+            async with self.pool_gate.entry() as extensions:
+                response = await self.http.post(
+                    url, params=params, content=body, headers=headers, timeout=budget, extensions=extensions
+                )
         except httpx.TimeoutException as exc:
             raise TargetTimeoutError(f"Delivery request to {url} timed out", url=url) from exc
         except httpx.TransportError as exc:
