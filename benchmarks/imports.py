@@ -81,5 +81,14 @@ def run(settings: Settings, log: list[str]) -> list[Row]:
             group="import",
         ),
         row("import httpx", median(httpx), "ms", group="import"),
-        row("import time ÷ httpx", ratio, "x", group="goal", goal="≤ 1.2", met=ratio <= 1.2),
+        # The goal is judged on first use: lazy names make a bare `import target_async` cheap
+        # without making an app start any faster.
+        row(
+            "import time ÷ httpx (first use)",
+            median(first_use_ratios),
+            "x",
+            group="goal",
+            goal="≤ 1.2",
+            met=median(first_use_ratios) <= 1.2,
+        ),
     ]
