@@ -25,6 +25,7 @@ from ._delivery import (
     TargetDeliveryResponse,
     build_envelope,
     prepare_request,
+    request_dict,
 )
 from ._events import EventEmitter
 from ._exceptions import ArtifactNotReadyError, ClientStateError, TargetValidationError
@@ -258,7 +259,12 @@ class AsyncTargetClient:
         if isinstance(mbox_names, str) or not all(isinstance(n, str) and n for n in mbox_names):
             raise TargetValidationError("mbox_names must be a list of non-empty mbox names")
         call = parse_call_options(options, kwargs)
-        body = _request_body(call.request)
+        # The official SDK's default request when there is none: `{context: {channel: web}}`.
+        body = (
+            {"context": {"channel": "web"}}
+            if call.request is None
+            else request_dict(call.request, required_message="Request object of type DeliveryRequest is required")
+        )
         requested = {
             m.get("name")
             for section in ("execute", "prefetch")
@@ -422,14 +428,3 @@ class AsyncTargetClient:
     async def _get_attributes(self, call: CallOptions) -> AttributesProvider:
         return AttributesProvider(await self._get_offers(call))
 
-
-def _request_body(request: Any) -> dict[str, Any]:
-    """A request as a fresh wire dict; the official SDK's `{context: {channel: web}}` when absent."""
-    if request is None:
-        return {"context": {"channel": "web"}}
-    data = _serde.unstructure(request)
-    if not isinstance(data, dict):
-        raise TargetValidationError(
-            f"Request object of type DeliveryRequest is required, got {type(request).__name__}"
-        )
-    return data

@@ -44,6 +44,7 @@ __all__ = [
     "build_envelope",
     "new_uuid4",
     "prepare_request",
+    "request_dict",
 ]
 
 _CHANNELS = frozenset({"web", "mobile"})
@@ -71,7 +72,8 @@ class PreparedRequest:
     host: str
 
 
-def _request_dict(request: Any, *, required_message: str) -> dict[str, Any]:
+def request_dict(request: Any, *, required_message: str) -> dict[str, Any]:
+    """A call's request (model or wire dict) as a wire dict the caller may change at top level."""
     if type(request) is dict:  # the common case, ahead of the slower isinstance checks
         return dict(request)
     if isinstance(request, DeliveryRequest):
@@ -213,7 +215,7 @@ def prepare_request(
     `TargetValidationError`.
     """
     logger = config.logger
-    body = _request_dict(
+    body = request_dict(
         options.request,
         required_message="Notifications list is required in request"
         if notifications_required
