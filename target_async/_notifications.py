@@ -31,11 +31,10 @@ from typing import Any, Literal
 import anyio
 import anyio.abc
 import attrs
-import httpx
 
 from . import _serde
 from ._config import TargetConfig
-from ._delivery import PreparedRequest
+from ._delivery import PreparedRequest, new_uuid4
 from ._events import EventEmitter
 from ._exceptions import (
     ClientStateError,
@@ -46,7 +45,7 @@ from ._exceptions import (
     status_error,
 )
 from ._telemetry import TelemetryStore
-from ._transport import DELIVERY_PATH, DeliveryTransport, _retry_after_seconds, retry_delay
+from ._transport import DELIVERY_PATH, DeliveryTransport, parse_retry_after, retry_delay
 
 __all__ = ["NotificationPipeline", "NotificationStats"]
 
@@ -56,8 +55,6 @@ _DROP_WARNING_INTERVAL = 10.0  # s
 # The parts of a body that belong to one enqueued request. Everything else (visitor ids,
 # customer ids, context, property, experienceCloud, ...) must be equal to share a batch.
 _PER_REQUEST_KEYS = frozenset({"notifications", "requestId", "telemetry"})
-_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
-
 _State = Literal["new", "running", "closing", "closed"]
 
 
@@ -456,31 +453,24 @@ class NotificationPipeline:
         url = f"{self._config.scheme}://{first.host}{DELIVERY_PATH}"
         params = {**self._params, "sessionId": first.session_id}
         self._requests += 1
-        gate = self._transport.pool_gate
-        error: TargetError
         try:
+            # One attempt through the client's shared httpx pool; this pipeline does its own retrying.
             with anyio.fail_after(budget):
-                async with gate.entry() as extensions:
-                    response = await self._transport.http.post(
-                        url, params=params, content=payload, headers=_HEADERS, timeout=budget, extensions=extensions
-                    )
-        except (TimeoutError, httpx.TimeoutException) as exc:
+                reply = await self._transport.post_httpx(url, params, payload, new_uuid4(), budget)
+        except (TimeoutError, TargetTimeoutError) as exc:
             error = TargetTimeoutError(
                 f"Notification request to {first.host} timed out after {budget * 1000:.0f} ms", url=url
             )
             error.__cause__ = exc
             return _Failure(error, retryable=True)
-        except httpx.TransportError as exc:
-            error = TargetConnectionError(f"Notification request to {first.host} failed: {exc!r}", url=url)
-            error.__cause__ = exc
-            return _Failure(error, retryable=True)
-        status = response.status_code
-        if 200 <= status < 300:
+        except TargetConnectionError as exc:
+            return _Failure(exc, retryable=True)
+        if 200 <= reply.status < 300:
             return None
         return _Failure(
-            status_error(status, response.text, url=url),
-            retryable=status in self._retry.retry_statuses,
-            retry_after=_retry_after_seconds(response),
+            status_error(reply.status, reply.text(), url=url),
+            retryable=reply.status in self._retry.retry_statuses,
+            retry_after=parse_retry_after(reply.retry_after),
         )
 
     def _settle(self, batch: _Batch, *, delivered: bool) -> None:

@@ -37,17 +37,13 @@ from ._version import __version__
 if TYPE_CHECKING:
     import aiohttp
 
-__all__ = ["SDK_NAME", "DeliveryTransport", "PoolGate", "retry_delay"]
+__all__ = ["SDK_NAME", "DeliveryTransport", "PoolGate", "parse_retry_after", "retry_delay"]
 
 SDK_NAME = "target-async"
 DELIVERY_PATH = "/rest/v1/delivery"
 
 
-def _retry_after_seconds(response: httpx.Response) -> float | None:
-    return _parse_retry_after(response.headers.get("retry-after"))
-
-
-def _parse_retry_after(value: str | None) -> float | None:
+def parse_retry_after(value: str | None) -> float | None:
     if not value:
         return None
     try:
@@ -330,7 +326,7 @@ class DeliveryTransport:
                 self._pool = _AiohttpTransport(config.limits)
                 self._post = self._pool.post_delivery
             else:
-                self._post = self._post_httpx
+                self._post = self.post_httpx
         return self._post
 
     @property
@@ -408,12 +404,12 @@ class DeliveryTransport:
                 logger.debug("Delivery request POST %s -> %d in %.1f ms", url, reply.status, elapsed_ms)
                 if reply.status not in policy.retry_statuses or attempt >= policy.max_retries:
                     return reply
-                delay = retry_delay(policy, attempt, _parse_retry_after(reply.retry_after))
+                delay = retry_delay(policy, attempt, parse_retry_after(reply.retry_after))
                 logger.debug("Retrying Delivery request after HTTP %d in %.3f s", reply.status, delay)
             attempt += 1
             await anyio.sleep(delay)
 
-    async def _post_httpx(
+    async def post_httpx(
         self, url: str, params: Mapping[str, str], body: bytes, request_id: str, budget: float
     ) -> _Reply:
         """One Delivery POST through the httpx client (a user `transport`, a proxy, trio)."""
