@@ -344,8 +344,9 @@ class AsyncTargetClient:
                 "enqueue_notifications takes no callback: the 'send_notification_error' event reports failures"
             )
         self._check_open()
-        prepared = prepare_request(self._config, call, notifications_required=True)
-        return self._notifications.submit_prepared(prepared, timeout=call.timeout)
+        # Validated now (bad input raises here); the defaults are applied when it is sent.
+        prepared = prepare_request(self._config, call, notifications_required=True, with_defaults=False)
+        return self._notifications.submit_prepared(prepared, timeout=call.timeout, has_defaults=False)
 
     async def flush(self, timeout: float | None = None) -> bool:  # noqa: ASYNC109 - ms, like every timeout of the client
         """Wait until every notification enqueued so far is sent or given up on.

@@ -41,6 +41,7 @@ __all__ = [
     "PreparedRequest",
     "ResponseMeta",
     "TargetDeliveryResponse",
+    "apply_request_defaults",
     "build_envelope",
     "new_uuid4",
     "prepare_request",
@@ -62,7 +63,9 @@ def new_uuid4() -> str:
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_UUID_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
 
 
-@attrs.frozen
+# Not frozen (a frozen `__init__` costs three times as much, on every call); never changed
+# once built.
+@attrs.define
 class PreparedRequest:
     """A normalised request, ready to send or to decide locally."""
 
@@ -89,14 +92,6 @@ def request_dict(request: Any, *, required_message: str) -> dict[str, Any]:
     raise TargetValidationError(
         f"Request object of type DeliveryRequest is required, got {type(request).__name__}"
     )
-
-
-def _check_session_id(session_id: str) -> str:
-    if _SESSION_ID.fullmatch(session_id) is None:
-        raise TargetValidationError(
-            "session_id must be 1-128 printable characters without space, '?' or '/'"
-        )
-    return session_id
 
 
 def _valid_mboxes(mboxes: Any, logger: logging.Logger) -> list[dict[str, Any]]:
@@ -139,20 +134,6 @@ def _normalise_section(body: dict[str, Any], key: str, logger: logging.Logger) -
         del body[key]
 
 
-def _valid_notification(notification: Any) -> bool:
-    if not isinstance(notification, dict):
-        return False
-    nid = notification.get("id")
-    timestamp = notification.get("timestamp")
-    return (
-        isinstance(nid, str)
-        and bool(nid)
-        and isinstance(timestamp, (int, float))
-        and not isinstance(timestamp, bool)
-        and notification.get("type") in _NOTIFICATION_TYPES
-    )
-
-
 def _describe_notification(notification: Any) -> str:
     if not isinstance(notification, dict):
         return f"a {type(notification).__name__}"
@@ -162,7 +143,7 @@ def _describe_notification(notification: Any) -> str:
 
 def _normalise_notifications(body: dict[str, Any], logger: logging.Logger, *, required: bool) -> None:
     notifications = body.get("notifications")
-    if notifications is None or notifications == []:
+    if notifications is None or (not notifications and type(notifications) is list):
         if required and not body.get("telemetry"):
             raise TargetValidationError("Notifications list is required in request")
         body.pop("notifications", None)
@@ -171,7 +152,17 @@ def _normalise_notifications(body: dict[str, Any], logger: logging.Logger, *, re
         raise TargetValidationError("notifications must be a list of Notification")
     valid = []
     for notification in notifications:
-        if _valid_notification(notification):
+        # Inlined (this runs for every notification enqueued): a non-empty id, a type, a
+        # numeric timestamp.
+        get = notification.get if isinstance(notification, dict) else None
+        if (
+            get is not None
+            and (nid := get("id"))
+            and isinstance(nid, str)
+            and get("type") in _NOTIFICATION_TYPES
+            and isinstance(timestamp := get("timestamp"), (int, float))
+            and not isinstance(timestamp, bool)
+        ):
             valid.append(notification)
         else:
             # Event tokens stay out of logs above DEBUG: the warning names the fields only.
@@ -207,12 +198,15 @@ def prepare_request(
     options: CallOptions,
     *,
     notifications_required: bool = False,
+    with_defaults: bool = True,
 ) -> PreparedRequest:
     """Validate and normalise a call's request as the Delivery API expects it.
 
     Invalid mboxes and notifications inside an otherwise valid request are dropped with
     a warning, as the official SDKs do; a request that cannot be sent raises
-    `TargetValidationError`.
+    `TargetValidationError`. Without `with_defaults`, the defaults that cannot fail and
+    do not route the request are left to `apply_request_defaults` (the notification
+    pipeline applies them in the background, off the caller's path).
     """
     logger = config.logger
     body = request_dict(
@@ -236,51 +230,25 @@ def prepare_request(
     else:
         device = None
         given_session = options.session_id
-    session_id = _check_session_id(given_session) if given_session else new_uuid4()
-
-    if not get("requestId"):
-        body["requestId"] = new_uuid4()
-    if config.environment_id is not None and get("environmentId") is None:
-        body["environmentId"] = config.environment_id
-
-    visitor_id: dict[str, Any] = dict(get("id") or {})
-    if device and device.value and not visitor_id.get("tntId"):
-        visitor_id["tntId"] = device.value
-    if options.customer_ids:
-        visitor_id["customerIds"] = [_customer_id_dict(c) for c in options.customer_ids] + list(
-            visitor_id.get("customerIds") or []
-        )
-    if visitor_id:
-        body["id"] = visitor_id
-
-    request_property = get("property")
-    request_token = request_property.get("token") if request_property else None
-    if config.property_token:
-        if not request_token:
-            body["property"] = {**(request_property or {}), "token": config.property_token}
-        elif request_token != config.property_token:
-            logger.debug(
-                "The property token specified in the request '%s' does not match the one specified in the config '%s'.",
-                request_token,
-                config.property_token,
-            )
-
-    context = dict(get("context") or {})
-    if context.get("channel") not in _CHANNELS:
-        context["channel"] = "web"
-    if context.get("timeOffsetInMinutes") is None:
-        context["timeOffsetInMinutes"] = _local_utc_offset_minutes()
-    body["context"] = context
-
-    experience_cloud = dict(get("experienceCloud") or {})
-    analytics = experience_cloud.get("analytics")
-    if analytics:
-        analytics = dict(analytics)
-        analytics.setdefault("logging", _ANALYTICS_DEFAULT_LOGGING)
+    if not given_session:
+        session_id = new_uuid4()
+    elif _SESSION_ID.fullmatch(given_session) is not None:
+        session_id = given_session
     else:
-        analytics = {"logging": _ANALYTICS_DEFAULT_LOGGING}
-    experience_cloud["analytics"] = analytics
-    body["experienceCloud"] = experience_cloud
+        raise TargetValidationError("session_id must be 1-128 printable characters without space, '?' or '/'")
+
+    visitor_id: dict[str, Any] = get("id") or {}
+    if (device and device.value and not visitor_id.get("tntId")) or options.customer_ids:
+        visitor_id = dict(visitor_id)  # the caller's dict stays as it was
+        if device and device.value and not visitor_id.get("tntId"):
+            visitor_id["tntId"] = device.value
+        if options.customer_ids:
+            visitor_id["customerIds"] = [_customer_id_dict(c) for c in options.customer_ids] + list(
+                visitor_id.get("customerIds") or []
+            )
+        body["id"] = visitor_id
+    if with_defaults:
+        apply_request_defaults(config, body)
 
     cluster = (
         cluster_from_tnt_id(visitor_id.get("tntId"))
@@ -289,6 +257,54 @@ def prepare_request(
     )
     host = edge_host(config.client, cluster=cluster, server_domain=config.server_domain)
     return PreparedRequest(body=body, session_id=session_id, cluster=cluster, host=host)
+
+
+def apply_request_defaults(config: TargetConfig, body: dict[str, Any]) -> None:
+    """Fill in what a Delivery request gets by default (request id, environment, property
+    token, channel, time offset, analytics logging). Changes `body` at top level only (nested
+    parts are copied before they change); applying it twice changes nothing more."""
+    get = body.get
+    if not get("requestId"):
+        body["requestId"] = new_uuid4()
+    if config.environment_id is not None and get("environmentId") is None:
+        body["environmentId"] = config.environment_id
+
+    request_property = get("property")
+    request_token = request_property.get("token") if request_property else None
+    if config.property_token:
+        if not request_token:
+            body["property"] = {**(request_property or {}), "token": config.property_token}
+        elif request_token != config.property_token:
+            config.logger.debug(
+                "The property token specified in the request '%s' does not match the one specified in the config '%s'.",
+                request_token,
+                config.property_token,
+            )
+
+    context = get("context")
+    if (
+        context is None
+        or context.get("channel") not in _CHANNELS
+        or context.get("timeOffsetInMinutes") is None
+    ):
+        context = dict(context or {})
+        if context.get("channel") not in _CHANNELS:
+            context["channel"] = "web"
+        if context.get("timeOffsetInMinutes") is None:
+            context["timeOffsetInMinutes"] = _local_utc_offset_minutes()
+        body["context"] = context
+
+    experience_cloud = get("experienceCloud")
+    analytics = experience_cloud.get("analytics") if experience_cloud else None
+    if not analytics or "logging" not in analytics:
+        experience_cloud = dict(experience_cloud or {})
+        if analytics:
+            analytics = dict(analytics)
+            analytics.setdefault("logging", _ANALYTICS_DEFAULT_LOGGING)
+        else:
+            analytics = {"logging": _ANALYTICS_DEFAULT_LOGGING}
+        experience_cloud["analytics"] = analytics
+        body["experienceCloud"] = experience_cloud
 
 
 @attrs.frozen

@@ -3,7 +3,8 @@
 `AsyncTargetClient.enqueue_notifications` validates a request synchronously, exactly as
 `send_notifications` does, and hands the `PreparedRequest` to
 `NotificationPipeline.submit_prepared`, which only files it under its visitor and wakes
-the dispatcher. Nothing else happens on the caller's path.
+the dispatcher. Nothing else happens on the caller's path: the request defaults that
+cannot fail (request id, context, ...) are applied by the dispatcher.
 
 The dispatcher runs in the client's task group. Whenever one of the
 `notification_concurrency` send slots is free, it takes the visitor group that has waited
@@ -34,7 +35,7 @@ import attrs
 
 from . import _serde
 from ._config import TargetConfig
-from ._delivery import PreparedRequest, new_uuid4
+from ._delivery import PreparedRequest, apply_request_defaults, new_uuid4
 from ._events import EventEmitter
 from ._exceptions import (
     ClientStateError,
@@ -92,10 +93,18 @@ class _Generation:
 class _Item:
     """One submitted request."""
 
-    __slots__ = ("body", "count", "generation", "host", "session_id", "timeout", "weight")
+    __slots__ = ("body", "count", "generation", "has_defaults", "host", "session_id", "timeout", "weight")
 
-    def __init__(self, prepared: PreparedRequest, count: int, timeout: float | None, generation: _Generation) -> None:
+    def __init__(
+        self,
+        prepared: PreparedRequest,
+        count: int,
+        timeout: float | None,
+        generation: _Generation,
+        has_defaults: bool,
+    ) -> None:
         self.body = prepared.body
+        self.has_defaults = has_defaults
         self.session_id = prepared.session_id
         self.host = prepared.host
         self.count = count
@@ -181,10 +190,13 @@ class NotificationPipeline:
 
     # -- the caller's side -------------------------------------------------------------
 
-    def submit_prepared(self, prepared: PreparedRequest, *, timeout: float | None = None) -> bool:
+    def submit_prepared(
+        self, prepared: PreparedRequest, *, timeout: float | None = None, has_defaults: bool = True
+    ) -> bool:
         """Queue a validated notifications request (and/or telemetry) for background sending.
 
-        The pipeline takes `prepared.body` over (telemetry is attached to it when it is sent).
+        The pipeline takes `prepared.body` over (telemetry is attached to it when it is sent,
+        and `apply_request_defaults` is applied to it first unless it `has_defaults`).
 
         `timeout`: ms per delivery attempt (default: the client's `timeout`). Returns False
         when the queue is full and the request was dropped (counted, WARNING logged).
@@ -199,7 +211,7 @@ class NotificationPipeline:
             )
         body = prepared.body
         count = len(body.get("notifications") or ())
-        item = _Item(prepared, count, timeout, self._generation)
+        item = _Item(prepared, count, timeout, self._generation, has_defaults)
         if self._queued + item.weight > self._capacity:
             self._drop(count)
             return False
@@ -210,7 +222,8 @@ class NotificationPipeline:
             visitor.get("tntId"),
             visitor.get("thirdPartyId"),
             visitor.get("marketingCloudVisitorId"),
-            (body.get("property") or {}).get("token"),
+            # Without its defaults yet, a request gets the configured token when sent.
+            (body.get("property") or {}).get("token") or self._config.property_token,
         )
         group = self._groups.get(key)
         if group is None:
@@ -220,7 +233,8 @@ class NotificationPipeline:
         self._queued += item.weight
         self._enqueued += count
         self._generation.pending += 1
-        self._wake()
+        if self._wakeup is not None:
+            self._wake()
         return True
 
     def _drop(self, count: int) -> None:
@@ -359,6 +373,10 @@ class NotificationPipeline:
     def _take_batch(self) -> _Batch:
         key = next(iter(self._groups))
         group = self._groups.pop(key)
+        for item in group:
+            if not item.has_defaults:
+                apply_request_defaults(self._config, item.body)
+                item.has_defaults = True
         first = group[0].body
         count = group[0].count
         taken = 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import uuid
 
@@ -10,7 +11,7 @@ import pytest
 
 from target_async._config import parse_config
 from target_async._cookies import target_cookie
-from target_async._delivery import build_envelope, prepare_request
+from target_async._delivery import apply_request_defaults, build_envelope, prepare_request
 from target_async._exceptions import TargetValidationError
 from target_async._options import parse_call_options
 from target_async.models import (
@@ -216,3 +217,21 @@ def test_envelope_flattens_details_in_the_official_order_and_sets_cookies() -> N
     assert result.request.context is not None and result.request.context.channel == "web"
     with pytest.raises(KeyError):
         result["nope"]
+
+
+def test_request_defaults_are_applied_once_and_only_where_missing() -> None:
+    config = parse_config({**BASE, "property_token": "cfg", "environment_id": 3})
+    analytics = {"trackingServer": "ts.example.com"}
+    body: dict[str, object] = {
+        "context": {"channel": "mobile"},
+        "experienceCloud": {"analytics": analytics},
+        "property": {"token": "req"},
+    }
+    apply_request_defaults(config, body)
+    once = json.loads(json.dumps(body))
+    apply_request_defaults(config, body)
+    assert body == once
+    assert body["context"]["channel"] == "mobile" and "timeOffsetInMinutes" in body["context"]  # type: ignore[index]
+    assert body["property"] == {"token": "req"} and body["environmentId"] == 3
+    assert body["experienceCloud"] == {"analytics": {"trackingServer": "ts.example.com", "logging": "server_side"}}
+    assert analytics == {"trackingServer": "ts.example.com"}  # nested parts are copied, not changed

@@ -182,6 +182,38 @@ async def test_waiting_requests_of_one_visitor_are_coalesced_up_to_the_batch_siz
         validate_delivery_request(request.json)
 
 
+async def test_enqueued_requests_get_their_defaults_when_sent_and_coalesce_as_if_they_had_them(
+    target_edge: LocalEdge,
+) -> None:
+    # enqueue_notifications leaves the defaults that cannot fail to the worker: what reaches
+    # the edge must still be a complete request, and a request that names the configured
+    # property token must share a batch with one that gets it by default.
+    async with client_for(target_edge, property_token="cfg-token", environment_id=7) as client:
+        given = {"channel": "mobile", "timeOffsetInMinutes": 60}
+        first = visitor_request(1, "1:a", context=given)
+        client.enqueue_notifications(request=first, session_id="session-1")
+        client.enqueue_notifications(
+            request=visitor_request(1, "1:b", context=given, property={"token": "cfg-token"}),
+            session_id="session-1",
+        )
+        client.enqueue_notifications(request=visitor_request(2, "2:a"), session_id="session-2")
+        assert await client.flush()
+        assert "requestId" not in first and first["context"] is given  # the caller's request is untouched
+
+    by_visitor = {r.json["notifications"][0]["id"].split(":")[0]: r.json for r in target_edge.requests}
+    assert len(target_edge.requests) == 2
+    assert [n["id"] for n in by_visitor["1"]["notifications"]] == ["1:a", "1:b"]
+    assert by_visitor["1"]["context"] == given
+    defaulted = by_visitor["2"]
+    assert defaulted["context"]["channel"] == "web"
+    assert isinstance(defaulted["context"]["timeOffsetInMinutes"], (int, float))
+    for body in by_visitor.values():
+        assert body["requestId"] and body["environmentId"] == 7
+        assert body["property"] == {"token": "cfg-token"}
+        assert body["experienceCloud"] == {"analytics": {"logging": "server_side"}}
+        validate_delivery_request(body)
+
+
 async def test_a_full_queue_drops_counts_and_warns_once(
     target_edge: LocalEdge, caplog: pytest.LogCaptureFixture
 ) -> None:
