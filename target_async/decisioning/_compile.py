@@ -74,6 +74,21 @@ class CompiledRule:
     execute_template: Template
     prefetch_template: Template
     view_template: Template
+    # What deciding reads for every rule, in one tuple (unpacked faster than attributes):
+    # (rule_key, property_tokens or None, activity_id, uses_allocation, condition)
+    evaluation: tuple[Any, frozenset[str] | None, Any, bool, Evaluator] = attrs.field(
+        init=False, repr=False
+    )
+
+    def __attrs_post_init__(self) -> None:
+        evaluation = (
+            self.rule_key,
+            self.property_tokens or None,
+            self.activity_id,
+            self.uses_allocation,
+            self.condition,
+        )
+        object.__setattr__(self, "evaluation", evaluation)
 
 
 @attrs.frozen(eq=False)

@@ -269,22 +269,25 @@ class _Decider:
         """The rules whose property tokens and condition the request satisfies, in order;
         with `distinct`, only the first of each rule key."""
         property_token = self.property_token
+        allocations = self.allocations
+        tracing = tracer is not None
         matched_keys = set()
         for rule in rules:
-            if distinct and rule.rule_key in matched_keys:
+            rule_key, property_tokens, activity_id, uses_allocation, condition = rule.evaluation
+            if distinct and rule_key in matched_keys:
                 continue
-            tokens = rule.property_tokens
-            if tokens and (property_token is None or property_token not in tokens):
+            if property_tokens is not None and property_token not in property_tokens:
                 continue
-            if rule.uses_allocation or tracer is not None:
-                context["allocation"] = self.allocation(rule)
-            value = rule.condition(context)
+            if uses_allocation or tracing:
+                allocation = allocations.get(activity_id)
+                context["allocation"] = self.allocation(rule) if allocation is None else allocation
+            value = condition(context)
             satisfied = value is True or (value is not False and js_truthy(value))
             if tracer is not None:
                 tracer.rule_evaluated(rule, context, satisfied)
             if satisfied:
                 if distinct:
-                    matched_keys.add(rule.rule_key)
+                    matched_keys.add(rule_key)
                 yield rule
 
     # -- consequences ----------------------------------------------------------------
