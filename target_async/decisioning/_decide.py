@@ -372,10 +372,11 @@ class _Decider:
             rules = artifact.mbox_rules.get(name, ())
             parts = artifact.mbox_context_parts.get(name, ())
         is_global = name == artifact.global_mbox
-        tracer = self.tracer(mode, "mbox", detail)
-        if tracer is not None:
+        tracer = None
+        if self.trace_context is not None:
+            tracer = self.tracer(mode, "mbox", detail)
             parts = ALL_CONTEXT_PARTS  # the trace shows the whole context
-        context = self.rule_context(detail, parts)
+        context = self.rule_context(detail, parts) if parts else {}
         execute = mode == _EXECUTE
         responses = []
         for rule in self.matching(rules, context, tracer, distinct=is_global):
@@ -516,9 +517,5 @@ def decide(
         section = request.get(mode)
         if isinstance(section, dict):
             response[mode] = decider.section(section, mode)
-    return LocalDecision(
-        response=response,
-        notifications=decider.notifications,
-        remote_mboxes=remote_mboxes,
-        remote_views=remote_views,
-    )
+    # Positional: a keyword call of the attrs __init__ costs measurably more, once per call.
+    return LocalDecision(response, decider.notifications, remote_mboxes, remote_views)

@@ -120,13 +120,6 @@ def _plain_var_path(fn: Evaluator) -> tuple[str, ...] | None:
 
 
 def _var_getter(path: Any, not_found: Any) -> Evaluator:
-    getter = _build_var_getter(path, not_found)
-    if not_found is None and not (path is None or path == "" or path == []):
-        _PLAIN_VAR_PATHS[getter] = tuple(js_string(path).split("."))
-    return getter
-
-
-def _build_var_getter(path: Any, not_found: Any) -> Evaluator:
     if path is None or path == "" or path == []:
         return lambda data: data
     parts = tuple(js_string(path).split("."))
@@ -159,7 +152,10 @@ def _op_var(args: list[_Compiled]) -> Evaluator:
     path_fn, path = args[0] if args else _constant(None)
     default_fn, default = args[1] if len(args) > 1 else _constant(None)
     if path is not _DYNAMIC and default is not _DYNAMIC:
-        return _var_getter(path, default)
+        getter = _var_getter(path, default)
+        if default is None and not (path is None or path == "" or path == []):
+            _PLAIN_VAR_PATHS[getter] = tuple(js_string(path).split("."))
+        return getter
 
     def var(data: Any) -> Any:
         return _var_getter(path_fn(data), default_fn(data))(data)
