@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from typing import Any
 
 import mmh3
 
-from ._js import js_round, js_string
+from ._js import js_string
 
-__all__ = ["allocation", "hash_unencoded_chars", "new_id", "visitor_id_for_allocation"]
+__all__ = [
+    "allocation",
+    "allocation_by_key",
+    "hash_unencoded_chars",
+    "new_id",
+    "new_id_pair",
+    "visitor_id_for_allocation",
+]
 
 _TOTAL_BUCKETS = 10_000
 _CAMPAIGN_BUCKET_SALT = "0"
@@ -19,6 +27,12 @@ _CAMPAIGN_BUCKET_SALT = "0"
 def new_id() -> str:
     """A random 32-hex-digit id, the form Target uses for tntIds and notification ids."""
     return os.urandom(16).hex()
+
+
+def new_id_pair() -> tuple[str, str]:
+    """Two `new_id`s from one call for random bytes (notifications need an id and an impression id)."""
+    digits = os.urandom(32).hex()
+    return digits[:32], digits[32:]
 
 
 def hash_unencoded_chars(text: str) -> int:
@@ -30,9 +44,18 @@ def allocation(
     client: str, activity_id: Any, visitor_id: str, salt: str = _CAMPAIGN_BUCKET_SALT
 ) -> float:
     """The visitor's allocation for an activity, rounded to 2 decimals."""
-    device_id = f"{client}.{js_string(activity_id)}.{visitor_id}.{salt}"
-    bucket = abs(hash_unencoded_chars(device_id)) % _TOTAL_BUCKETS
-    return js_round(bucket / _TOTAL_BUCKETS * 100)
+    return allocation_by_key(client, js_string(activity_id), visitor_id, salt)
+
+
+def allocation_by_key(
+    client: str, activity_key: str, visitor_id: str, salt: str = _CAMPAIGN_BUCKET_SALT
+) -> float:
+    """`allocation` for an activity id already turned into its string (`String(id)`)."""
+    device_id = f"{client}.{activity_key}.{visitor_id}.{salt}"
+    # hash_unencoded_chars and js_round (same arithmetic), inlined: this runs for each
+    # activity of each decision.
+    bucket = abs(mmh3.hash(device_id.encode("utf-16-le"), 0, True)) % _TOTAL_BUCKETS
+    return math.floor(bucket / _TOTAL_BUCKETS * 100 * 100 + 0.5) / 100
 
 
 def visitor_id_for_allocation(visitor: Mapping[str, Any] | None) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import marshal
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Final
@@ -11,7 +10,10 @@ from typing import Any, Final
 import attrs
 
 from .._exceptions import ArtifactError
+from ._context import ContextParts, context_parts, merged_context_parts
+from ._js import js_string
 from ._jsonlogic import Evaluator, compile_logic, var_paths
+from ._template import Template, template
 
 __all__ = [
     "SUPPORTED_ARTIFACT_MAJOR_VERSION",
@@ -22,7 +24,8 @@ __all__ = [
 
 SUPPORTED_ARTIFACT_MAJOR_VERSION: Final = 1
 DEFAULT_GLOBAL_MBOX: Final = "target-global-mbox"
-_MARSHAL_VERSION: Final = 2  # no back-references: every load yields fully independent objects
+# Every on-device option carries it; the per-call geo tokens are added while deciding.
+_DECISIONING_METHOD_TOKEN: Final = {"activity.decisioningMethod": "on-device"}
 
 _META_RESPONSE_TOKENS: Final = (
     "activity.id",
@@ -38,11 +41,11 @@ _META_RESPONSE_TOKENS: Final = (
     "option.id",
     "option.name",
 )
-# response token -> key of the rule context's `geo`
+# response token -> field of the request's `context.geo`
 _GEO_RESPONSE_TOKENS: Final = (
     ("geo.city", "city"),
-    ("geo.country", "country"),
-    ("geo.state", "region"),
+    ("geo.country", "countryCode"),
+    ("geo.state", "stateCode"),
     ("geo.latitude", "latitude"),
     ("geo.longitude", "longitude"),
 )
@@ -52,23 +55,40 @@ _GEO_RESPONSE_TOKENS: Final = (
 class CompiledRule:
     """One artifact rule, with its condition compiled and its response templates pre-built.
 
-    The templates are marshalled so that each decision gets fresh objects from a single C
-    call, instead of deep-copying artifact content.
+    Each template call returns a fresh response body (see `_template`): decisions never
+    share mutable content with each other or with the artifact.
     """
 
     raw: Mapping[str, Any]
     rule_key: Any
     activity_id: Any
+    allocation_key: str  # String(activity id), as hashed for the visitor's allocation
     meta: Mapping[str, Any]
     condition: Evaluator
     uses_allocation: bool
+    context_parts: ContextParts
     property_tokens: frozenset[str]
     name: Any
     event_tokens: tuple[str, ...]
     has_macros: bool
-    execute_template: bytes
-    prefetch_template: bytes
-    view_template: bytes
+    execute_template: Template
+    prefetch_template: Template
+    view_template: Template
+    # What deciding reads for every rule, in one tuple (unpacked faster than attributes):
+    # (rule_key, property_tokens or None, activity_id, uses_allocation, condition)
+    evaluation: tuple[Any, frozenset[str] | None, Any, bool, Evaluator] = attrs.field(
+        init=False, repr=False
+    )
+
+    def __attrs_post_init__(self) -> None:
+        evaluation = (
+            self.rule_key,
+            self.property_tokens or None,
+            self.activity_id,
+            self.uses_allocation,
+            self.condition,
+        )
+        object.__setattr__(self, "evaluation", evaluation)
 
 
 @attrs.frozen(eq=False)
@@ -92,6 +112,10 @@ class CompiledArtifact:
     remote_views: tuple[str, ...] = attrs.field(repr=False)
     local_views: frozenset[str] = attrs.field(repr=False)
     geo_response_tokens: tuple[tuple[str, str], ...] = attrs.field(repr=False)
+    # The context parts the rules of each mbox / view read (all views: `all_views_context_parts`).
+    mbox_context_parts: Mapping[str, ContextParts] = attrs.field(repr=False)
+    view_context_parts: Mapping[str, ContextParts] = attrs.field(repr=False)
+    all_views_context_parts: ContextParts = attrs.field(repr=False)
 
 
 def _unsupported_version(version: Any) -> ArtifactError:
@@ -126,8 +150,8 @@ def _has_macro(option: Mapping[str, Any]) -> bool:
 
 def _templates(
     consequence: Mapping[str, Any], meta_tokens: dict[str, Any]
-) -> tuple[bytes, bytes, bytes]:
-    """Marshalled response bodies for execute mboxes, prefetch mboxes and prefetch views.
+) -> tuple[Template, Template, Template]:
+    """Response body templates for execute mboxes, prefetch mboxes and prefetch views.
 
     execute: blank options dropped, eventTokens removed, only click metrics kept.
     prefetch: every option carries an eventToken (a display metric's one at the same index
@@ -165,14 +189,11 @@ def _templates(
         prefetch_options.append(prefetch_option)
     prefetch = base | {"options": prefetch_options}
     view = prefetch | {"metrics": metrics}
-    return (
-        marshal.dumps(execute, _MARSHAL_VERSION),
-        marshal.dumps(prefetch, _MARSHAL_VERSION),
-        marshal.dumps(view, _MARSHAL_VERSION),
-    )
+    return template(execute), template(prefetch), template(view)
 
 
-_Condition = tuple[Evaluator, bool]  # (compiled condition, whether it reads `allocation`)
+# (compiled condition, whether it reads `allocation`, the other context parts it reads)
+_Condition = tuple[Evaluator, bool, ContextParts]
 
 
 def _compile_condition(raw: Mapping[str, Any], cache: dict[str, _Condition]) -> _Condition:
@@ -185,10 +206,11 @@ def _compile_condition(raw: Mapping[str, Any], cache: dict[str, _Condition]) -> 
             condition = compile_logic(logic)
         except ArtifactError as error:
             raise ArtifactError(f"{error} in rule {raw.get('ruleKey')!r}") from None
+        paths = list(var_paths(logic))
         uses_allocation = any(
-            path is None or path.split(".", 1)[0] == "allocation" for path in var_paths(logic)
+            path is None or path.split(".", 1)[0] == "allocation" for path in paths
         )
-        compiled = cache[key] = (condition, uses_allocation)
+        compiled = cache[key] = (condition, uses_allocation, context_parts(paths))
     return compiled
 
 
@@ -197,21 +219,24 @@ def _compile_rule(
 ) -> CompiledRule:
     meta = raw.get("meta") or {}
     consequence = raw.get("consequence") or {}
-    condition, uses_allocation = _compile_condition(raw, conditions)
+    condition, uses_allocation, parts = _compile_condition(raw, conditions)
     meta_tokens: dict[str, Any] = {
         key: meta[key]
         for key in _META_RESPONSE_TOKENS
         if key in response_tokens and meta.get(key) is not None
-    }
+    } | _DECISIONING_METHOD_TOKEN
     options = consequence.get("options") or []
     execute, prefetch, view = _templates(consequence, meta_tokens)
+    activity_id = meta.get("activity.id")
     return CompiledRule(
         raw=raw,
         rule_key=raw.get("ruleKey"),
-        activity_id=meta.get("activity.id"),
+        activity_id=activity_id,
+        allocation_key=js_string(activity_id),
         meta=meta,
         condition=condition,
         uses_allocation=uses_allocation,
+        context_parts=parts,
         property_tokens=frozenset(raw.get("propertyTokens") or ()),
         name=consequence.get("name"),
         event_tokens=tuple(
@@ -233,6 +258,17 @@ def _compile_section(
         name: tuple(_compile_rule(rule, response_tokens, conditions) for rule in rules)
         for name, rules in (section or {}).items()
     }
+
+
+def _context_parts_by_name(
+    section: Mapping[str, tuple[CompiledRule, ...]],
+) -> Mapping[str, ContextParts]:
+    return MappingProxyType(
+        {
+            name: merged_context_parts(rule.context_parts for rule in rules)
+            for name, rules in section.items()
+        }
+    )
 
 
 def compile_artifact(raw: Mapping[str, Any]) -> CompiledArtifact:
@@ -265,6 +301,11 @@ def compile_artifact(raw: Mapping[str, Any]) -> CompiledArtifact:
             local_views=frozenset(raw.get("localViews") or ()),
             geo_response_tokens=tuple(
                 (token, key) for token, key in _GEO_RESPONSE_TOKENS if token in response_tokens
+            ),
+            mbox_context_parts=_context_parts_by_name(mbox_rules),
+            view_context_parts=_context_parts_by_name(view_rules),
+            all_views_context_parts=merged_context_parts(
+                rule.context_parts for rules_ in view_rules.values() for rule in rules_
             ),
         )
     except ArtifactError:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import marshal
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
 import attrs
 
-from ._allocation import allocation, new_id, visitor_id_for_allocation
+from ._allocation import allocation_by_key, new_id, new_id_pair, visitor_id_for_allocation
 from ._compile import CompiledArtifact, CompiledRule
 from ._context import (
+    ALL_CONTEXT_PARTS,
+    ContextParts,
     browser_context,
     geo_context,
     mbox_context,
@@ -21,6 +22,7 @@ from ._context import (
 )
 from ._js import js_truthy
 from ._macros import replace_campaign_macros
+from ._template import Template
 from ._trace import ArtifactInfo, RequestTracer, TraceContext, json_copy
 
 __all__ = ["LocalDecision", "decide", "needs_geo_lookup", "remote_dependency"]
@@ -30,7 +32,6 @@ _PARTIAL_CONTENT: Final = 206
 _EXECUTE: Final = "execute"
 _PREFETCH: Final = "prefetch"
 _EMPTY_CONTEXT: Final[Mapping[str, Any]] = {"channel": "web"}
-_DECISIONING_METHOD_TOKEN: Final = {"activity.decisioningMethod": "on-device"}
 
 
 @attrs.frozen
@@ -49,31 +50,24 @@ class LocalDecision:
     remote_views: list[str]
 
 
-def _requested_names(request: Mapping[str, Any], key: str) -> list[str]:
-    names: dict[str, None] = {}
-    for mode in (_PREFETCH, _EXECUTE):
-        section = request.get(mode)
-        items = section.get(key) if isinstance(section, dict) else None
-        if isinstance(items, list):
-            names |= {
-                item["name"]: None
-                for item in items
-                if isinstance(item, dict) and item.get("name") is not None
-            }
-    return list(names)
+def _add_names(names: dict[Any, None], items: list[Any]) -> None:
+    for item in items:
+        if isinstance(item, dict):
+            name = item.get("name")
+            if name is not None:
+                names[name] = None
 
 
-def _has_views(request: Mapping[str, Any]) -> bool:
-    return any(
-        isinstance(section, dict) and isinstance(section.get("views"), list)
-        for section in (request.get(_PREFETCH), request.get(_EXECUTE))
-    )
-
-
-def _remote(remote: Iterable[str], local: frozenset[str], requested: list[str]) -> list[str]:
-    wanted = set(requested)
-    names = {name: None for name in remote if name in wanted}
-    names |= {name: None for name in requested if name not in local}
+def _remote(
+    remote: tuple[str, ...], local: frozenset[str], requested: dict[Any, None]
+) -> list[Any]:
+    """The requested names the artifact marks remote (in its order), then those it does not know."""
+    if not requested:
+        return []
+    names = {name: None for name in remote if name in requested} if remote else {}
+    for name in requested:
+        if name not in local:
+            names[name] = None
     return list(names)
 
 
@@ -83,14 +77,25 @@ def remote_dependency(
     """(mboxes, views) of the request that need the edge: the artifact marks them remote or
     does not know them. A pageLoad counts as the global mbox; a views request without names
     depends on every remote view."""
-    mboxes = _requested_names(request, "mboxes")
-    if any(
-        isinstance(section, dict) and isinstance(section.get("pageLoad"), dict)
-        for section in (request.get(_EXECUTE), request.get(_PREFETCH))
-    ):
-        mboxes.append(artifact.global_mbox)
-    views = _requested_names(request, "views")
-    if _has_views(request) and not views:
+    mboxes: dict[Any, None] = {}  # requested names in first-seen order, prefetch first
+    views: dict[Any, None] = {}
+    has_views = has_page_load = False
+    for mode in (_PREFETCH, _EXECUTE):
+        section = request.get(mode)
+        if not isinstance(section, dict):
+            continue
+        items = section.get("mboxes")
+        if isinstance(items, list):
+            _add_names(mboxes, items)
+        items = section.get("views")
+        if isinstance(items, list):
+            has_views = True
+            _add_names(views, items)
+        if isinstance(section.get("pageLoad"), dict):
+            has_page_load = True
+    if has_page_load:
+        mboxes.setdefault(artifact.global_mbox, None)
+    if has_views and not views:
         remote_views = list(dict.fromkeys(artifact.remote_views))
     else:
         remote_views = _remote(artifact.remote_views, artifact.local_views, views)
@@ -120,7 +125,13 @@ def _has_authenticated_customer(visitor: Mapping[str, Any]) -> bool:
 
 def _visitor_with_id(visitor: Any, location_hint: str | None) -> dict[str, Any]:
     """The request's visitor id; an anonymous visitor gets a new tntId (with the location hint)."""
-    result = json_copy(dict(visitor)) if isinstance(visitor, dict) else {}
+    if isinstance(visitor, dict):
+        result = dict(visitor)
+        for key, value in result.items():  # only nested ids (customerIds) need copying
+            if type(value) is dict or type(value) is list:
+                result[key] = json_copy(value)
+    else:
+        result = {}
     if not (
         result.get("tntId")
         or result.get("marketingCloudVisitorId")
@@ -137,7 +148,27 @@ def _visitor_with_id(visitor: Any, location_hint: str | None) -> dict[str, Any]:
 
 
 class _Decider:
-    """The state of one `decide` call: base rule context, allocations, notifications, tracing."""
+    """The state of one `decide` call: context parts, allocations, notifications, tracing.
+
+    Context parts (user agent, URLs, geo, time) are computed on first use: most rules read
+    only a few of them, many only `allocation`.
+    """
+
+    __slots__ = (
+        "_geo_tokens",
+        "allocations",
+        "artifact",
+        "client",
+        "notifications",
+        "notified",
+        "now_ms",
+        "parts",
+        "property_token",
+        "request_context",
+        "trace_context",
+        "visitor",
+        "visitor_id",
+    )
 
     def __init__(
         self,
@@ -152,37 +183,55 @@ class _Decider:
     ) -> None:
         self.artifact = artifact
         self.client = client
+        self.visitor = visitor
+        self.visitor_id: str | None = None
+        self.request_context = context
         self.now_ms = now_ms
         self.property_token = property_token
         self.trace_context = trace_context
-        self.visitor_id = visitor_id_for_allocation(visitor)
-        address = context.get("address")
-        address = address if isinstance(address, dict) else {}
-        geo = geo_context(context.get("geo"))
-        self.base_context: dict[str, Any] = timing_context(now_ms) | {
-            "user": browser_context(context),
-            "page": url_context(_string(address.get("url"))),
-            "referring": url_context(_string(address.get("referringUrl"))),
-            "geo": geo,
-        }
-        self.call_tokens = _DECISIONING_METHOD_TOKEN | {
-            token: geo[key] for token, key in artifact.geo_response_tokens if key in geo
-        }
+        self.parts: dict[str, Any] = {}
+        self._geo_tokens: dict[str, Any] | None = None
         self.allocations: dict[Any, float] = {}
         self.notifications: list[dict[str, Any]] = []
         self.notified: set[tuple[Any, str]] = set()
 
     # -- rule evaluation -------------------------------------------------------------
 
-    def rule_context(self, detail: Mapping[str, Any]) -> dict[str, Any]:
-        context = self.base_context.copy()
-        address = detail.get("address")
-        if isinstance(address, dict):
-            if isinstance(address.get("url"), str):
-                context["page"] = url_context(address["url"])
-            if isinstance(address.get("referringUrl"), str):
-                context["referring"] = url_context(address["referringUrl"])
-        context["mbox"] = mbox_context(detail)
+    def base_part(self, part: str) -> Any:
+        """A context part that depends on the request only (not on the mbox or view)."""
+        value = self.parts.get(part)
+        if value is None:
+            context = self.request_context
+            if part == "timing":
+                value = timing_context(self.now_ms)
+            elif part == "user":
+                value = browser_context(context)
+            elif part == "geo":
+                value = geo_context(context.get("geo"))
+            else:  # page, referring
+                address = context.get("address")
+                key = "url" if part == "page" else "referringUrl"
+                url = address.get(key) if isinstance(address, dict) else None
+                value = url_context(url if isinstance(url, str) else "")
+            self.parts[part] = value
+        return value
+
+    def rule_context(self, detail: Mapping[str, Any], parts: ContextParts) -> dict[str, Any]:
+        context: dict[str, Any] = {}
+        for part in parts:
+            if part == "mbox":
+                context["mbox"] = mbox_context(detail)
+            elif part == "timing":
+                context.update(self.base_part(part))
+            elif part == "page" or part == "referring":
+                # The mbox's or view's own address overrides the request's.
+                address = detail.get("address")
+                url = None
+                if isinstance(address, dict):
+                    url = address.get("url" if part == "page" else "referringUrl")
+                context[part] = url_context(url) if isinstance(url, str) else self.base_part(part)
+            else:
+                context[part] = self.base_part(part)
         return context
 
     def tracer(
@@ -195,28 +244,51 @@ class _Decider:
             mode=mode,
             request_type=request_type,
             detail=detail,
-            page=self.base_context["page"],
+            page=self.base_part("page"),
         )
 
-    def satisfied(
-        self, rule: CompiledRule, context: dict[str, Any], tracer: RequestTracer | None
-    ) -> bool:
-        tokens = rule.property_tokens
-        if tokens and (self.property_token is None or self.property_token not in tokens):
-            return False
-        if rule.uses_allocation or tracer is not None:
-            activity_id = rule.activity_id
-            value = self.allocations.get(activity_id)
-            if value is None:
-                value = self.allocations[activity_id] = allocation(
-                    self.client, activity_id, self.visitor_id
-                )
-            context["allocation"] = value
-        value = rule.condition(context)
-        result = value is True or (value is not False and js_truthy(value))
-        if tracer is not None:
-            tracer.rule_evaluated(rule, context, result)
-        return result
+    def allocation(self, rule: CompiledRule) -> float:
+        value = self.allocations.get(rule.activity_id)
+        if value is None:
+            visitor_id = self.visitor_id
+            if visitor_id is None:
+                visitor_id = self.visitor_id = visitor_id_for_allocation(self.visitor)
+            value = self.allocations[rule.activity_id] = allocation_by_key(
+                self.client, rule.allocation_key, visitor_id
+            )
+        return value
+
+    def matching(
+        self,
+        rules: tuple[CompiledRule, ...],
+        context: dict[str, Any],
+        tracer: RequestTracer | None,
+        *,
+        distinct: bool,
+    ) -> Iterator[CompiledRule]:
+        """The rules whose property tokens and condition the request satisfies, in order;
+        with `distinct`, only the first of each rule key."""
+        property_token = self.property_token
+        allocations = self.allocations
+        tracing = tracer is not None
+        matched_keys = set()
+        for rule in rules:
+            rule_key, property_tokens, activity_id, uses_allocation, condition = rule.evaluation
+            if distinct and rule_key in matched_keys:
+                continue
+            if property_tokens is not None and property_token not in property_tokens:
+                continue
+            if uses_allocation or tracing:
+                allocation = allocations.get(activity_id)
+                context["allocation"] = self.allocation(rule) if allocation is None else allocation
+            value = condition(context)
+            satisfied = value is True or (value is not False and js_truthy(value))
+            if tracer is not None:
+                tracer.rule_evaluated(rule, context, satisfied)
+            if satisfied:
+                if distinct:
+                    matched_keys.add(rule_key)
+                yield rule
 
     # -- consequences ----------------------------------------------------------------
 
@@ -230,9 +302,10 @@ class _Decider:
                 tokens.append(token)
         if not tokens:
             return None
+        notification_id, impression_id = new_id_pair()
         notification = {
-            "id": new_id(),
-            "impressionId": new_id(),
+            "id": notification_id,
+            "impressionId": impression_id,
             "timestamp": self.now_ms,
             "type": "display",
             "mbox": {"name": mbox_name},
@@ -241,10 +314,24 @@ class _Decider:
         self.notifications.append(notification)
         return notification
 
+    def geo_tokens(self) -> dict[str, Any]:
+        """The artifact's geo response tokens the request's geo has values for."""
+        tokens = self._geo_tokens
+        if tokens is None:
+            tokens = {}
+            geo = self.request_context.get("geo")
+            if geo:
+                for token, field in self.artifact.geo_response_tokens:
+                    value = geo.get(field)
+                    if value is not None:
+                        tokens[token] = value
+            self._geo_tokens = tokens
+        return tokens
+
     def respond(
         self,
         rule: CompiledRule,
-        template: bytes,
+        template: Template,
         detail: Mapping[str, Any],
         tracer: RequestTracer | None,
         *,
@@ -257,13 +344,13 @@ class _Decider:
             )
             if tracer is not None:
                 tracer.notification_added(rule, notification)
-        response: dict[str, Any] = marshal.loads(template)
-        options: list[dict[str, Any]] = response["options"]
-        call_tokens = self.call_tokens
-        for option in options:
-            option["responseTokens"].update(call_tokens)
+        response: dict[str, Any] = template()
+        geo_tokens = self.geo_tokens()
+        if geo_tokens:
+            for option in response["options"]:
+                option["responseTokens"].update(geo_tokens)
         if rule.has_macros:
-            replace_campaign_macros(options, rule.meta, detail)
+            replace_campaign_macros(response["options"], rule.meta, detail)
         index = detail.get("index")
         if index is not None:
             response["index"] = index
@@ -278,18 +365,21 @@ class _Decider:
     ) -> tuple[list[dict[str, Any]], RequestTracer | None]:
         """Responses for one mbox: the first satisfied rule, or every one (distinct rule keys) for the global mbox."""
         name = detail.get("name")
-        rules = self.artifact.mbox_rules.get(name, ()) if isinstance(name, str) else ()
-        is_global = name == self.artifact.global_mbox
-        context = self.rule_context(detail)
-        tracer = self.tracer(mode, "mbox", detail)
+        artifact = self.artifact
+        rules: tuple[CompiledRule, ...] = ()
+        parts: ContextParts = ()
+        if isinstance(name, str):
+            rules = artifact.mbox_rules.get(name, ())
+            parts = artifact.mbox_context_parts.get(name, ())
+        is_global = name == artifact.global_mbox
+        tracer = None
+        if self.trace_context is not None:
+            tracer = self.tracer(mode, "mbox", detail)
+            parts = ALL_CONTEXT_PARTS  # the trace shows the whole context
+        context = self.rule_context(detail, parts) if parts else {}
         execute = mode == _EXECUTE
         responses = []
-        matched_keys = set()
-        for rule in rules:
-            if is_global and rule.rule_key in matched_keys:
-                continue
-            if not self.satisfied(rule, context, tracer):
-                continue
+        for rule in self.matching(rules, context, tracer, distinct=is_global):
             template = rule.execute_template if execute else rule.prefetch_template
             responses.append(
                 self.respond(
@@ -298,7 +388,6 @@ class _Decider:
             )
             if not is_global:
                 break
-            matched_keys.add(rule.rule_key)
         if not responses and not is_global:
             blank = {key: detail[key] for key in ("name", "index") if detail.get(key) is not None}
             if tracer is not None:
@@ -327,15 +416,18 @@ class _Decider:
     def views(self, detail: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Responses for one view request (all views when it names none), merged per view name."""
         name = detail.get("name")
-        rules = self.artifact.view_rules.get(name, ()) if name else self.artifact.all_view_rules
-        context = self.rule_context(detail)
+        artifact = self.artifact
+        if name:
+            rules = artifact.view_rules.get(name, ())
+            parts = artifact.view_context_parts.get(name, ())
+        else:
+            rules, parts = artifact.all_view_rules, artifact.all_views_context_parts
         tracer = self.tracer(_PREFETCH, "view", detail)
+        if tracer is not None:
+            parts = ALL_CONTEXT_PARTS
+        context = self.rule_context(detail, parts)
         by_view: dict[Any, dict[str, Any]] = {}
-        matched_keys = set()
-        for rule in rules:
-            if rule.rule_key in matched_keys or not self.satisfied(rule, context, tracer):
-                continue
-            matched_keys.add(rule.rule_key)
+        for rule in self.matching(rules, context, tracer, distinct=True):
             response = self.respond(
                 rule, rule.view_template, detail, tracer, execute=False, with_trace=False
             )
@@ -372,10 +464,6 @@ class _Decider:
         if isinstance(page_load, dict):
             result["pageLoad"] = self.page_load(page_load, mode)
         return result
-
-
-def _string(value: Any) -> str:
-    return value if isinstance(value, str) else ""
 
 
 def decide(
@@ -429,9 +517,5 @@ def decide(
         section = request.get(mode)
         if isinstance(section, dict):
             response[mode] = decider.section(section, mode)
-    return LocalDecision(
-        response=response,
-        notifications=decider.notifications,
-        remote_mboxes=remote_mboxes,
-        remote_views=remote_views,
-    )
+    # Positional: a keyword call of the attrs __init__ costs measurably more, once per call.
+    return LocalDecision(response, decider.notifications, remote_mboxes, remote_views)

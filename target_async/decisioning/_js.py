@@ -221,5 +221,5 @@ def logic_truthy(value: Any) -> bool:
 
 def js_round(value: float, digits: int = 2) -> float:
     """`Math.round(value * 10**digits) / 10**digits` (halves round up, as in JavaScript)."""
-    scale = 10**digits
-    return float(math.floor(value * scale + 0.5) / scale)
+    scale = 100 if digits == 2 else 10**digits
+    return math.floor(value * scale + 0.5) / scale  # int / int: already a float

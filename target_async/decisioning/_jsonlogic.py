@@ -9,6 +9,7 @@ for same-typed operands and fall back to full JavaScript coercion otherwise.
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Final
 
@@ -107,6 +108,17 @@ def _lookup(data: Any, parts: Sequence[str], not_found: Any) -> Any:
     return data
 
 
+# The data path of getters for a constant `var` path with a null default: comparisons
+# against a constant read such paths inline rather than through the getter.
+_PLAIN_VAR_PATHS: weakref.WeakKeyDictionary[Evaluator, tuple[str, ...]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _plain_var_path(fn: Evaluator) -> tuple[str, ...] | None:
+    return _PLAIN_VAR_PATHS.get(fn)
+
+
 def _var_getter(path: Any, not_found: Any) -> Evaluator:
     if path is None or path == "" or path == []:
         return lambda data: data
@@ -140,7 +152,10 @@ def _op_var(args: list[_Compiled]) -> Evaluator:
     path_fn, path = args[0] if args else _constant(None)
     default_fn, default = args[1] if len(args) > 1 else _constant(None)
     if path is not _DYNAMIC and default is not _DYNAMIC:
-        return _var_getter(path, default)
+        getter = _var_getter(path, default)
+        if default is None and not (path is None or path == "" or path == []):
+            _PLAIN_VAR_PATHS[getter] = tuple(js_string(path).split("."))
+        return getter
 
     def var(data: Any) -> Any:
         return _var_getter(path_fn(data), default_fn(data))(data)
@@ -199,9 +214,11 @@ def _op_loose_eq(args: list[_Compiled]) -> Evaluator:
                 value = right(data)
                 if type(value) is str:
                     return bool(value == const)
+                if value is None or value is UNDEFINED:
+                    return False  # a string is never == null or undefined
                 return js_loose_eq(const, value)
 
-            return eq_str
+            return _eq_str_at_path(const, right, eq_str) or eq_str
         if _is_number(const):
 
             def eq_num(data: Any) -> bool:
@@ -213,6 +230,38 @@ def _op_loose_eq(args: list[_Compiled]) -> Evaluator:
 
             return eq_num
     return lambda data: js_loose_eq(left(data), right(data))
+
+
+def _eq_str_at_path(const: str, right: Evaluator, general: Evaluator) -> Evaluator | None:
+    """`eq_str` for a one- or two-part var path, read inline (`page.domain`, `mbox.x`)."""
+    parts = _plain_var_path(right)
+    if parts is None or len(parts) > 2:
+        return None
+    if len(parts) == 1:
+        (key,) = parts
+
+        def eq_str_key(data: Any) -> bool:
+            if type(data) is not dict:
+                return bool(general(data))
+            value = data.get(key)  # missing: null, the var default
+            if type(value) is str:
+                return bool(value == const)
+            return value is not None and js_loose_eq(const, value)
+
+        return eq_str_key
+    first, second = parts
+
+    def eq_str_path(data: Any) -> bool:
+        if type(data) is dict:
+            inner = data.get(first)
+            if type(inner) is dict:
+                value = inner.get(second)
+                if type(value) is str:
+                    return bool(value == const)
+                return value is not None and js_loose_eq(const, value)
+        return bool(general(data))
+
+    return eq_str_path
 
 
 def _op_loose_ne(args: list[_Compiled]) -> Evaluator:
@@ -340,21 +389,45 @@ def _range_check(
         return None
     (_, low_inclusive, low), (_, high_inclusive, high) = lowers[0], uppers[0]
     get = _var_getter(path, None)
+    parts = tuple(path.split("."))
+    # A one-part path (`allocation`) is read inline, and each kind of bounds has its own
+    # closure: no call per comparison. A missing key reads as null, the var default.
+    key = parts[0] if len(parts) == 1 else None
     if low_inclusive and high_inclusive:
-        in_range: Callable[[Any], bool] = lambda value: low <= value <= high  # noqa: E731
-    elif low_inclusive:
-        in_range = lambda value: low <= value < high  # noqa: E731
-    elif high_inclusive:
-        in_range = lambda value: low < value <= high  # noqa: E731
-    else:
-        in_range = lambda value: low < value < high  # noqa: E731
 
-    def range_check(data: Any) -> bool:
-        value = get(data)
-        cls = type(value)
-        if cls is int or cls is float:
-            return bool(in_range(value))
-        return bool(slow(data))
+        def range_check(data: Any) -> bool:
+            value: Any = data.get(key) if key is not None and type(data) is dict else get(data)
+            cls = type(value)
+            if cls is int or cls is float:
+                return bool(low <= value <= high)
+            return bool(slow(data))
+
+    elif low_inclusive:
+
+        def range_check(data: Any) -> bool:
+            value: Any = data.get(key) if key is not None and type(data) is dict else get(data)
+            cls = type(value)
+            if cls is int or cls is float:
+                return bool(low <= value < high)
+            return bool(slow(data))
+
+    elif high_inclusive:
+
+        def range_check(data: Any) -> bool:
+            value: Any = data.get(key) if key is not None and type(data) is dict else get(data)
+            cls = type(value)
+            if cls is int or cls is float:
+                return bool(low < value <= high)
+            return bool(slow(data))
+
+    else:
+
+        def range_check(data: Any) -> bool:
+            value: Any = data.get(key) if key is not None and type(data) is dict else get(data)
+            cls = type(value)
+            if cls is int or cls is float:
+                return bool(low < value < high)
+            return bool(slow(data))
 
     return range_check
 
@@ -384,6 +457,29 @@ def _special_and(raw_args: list[Any]) -> Evaluator:
 def _and_of(fns: tuple[Evaluator, ...]) -> Evaluator:
     if len(fns) == 1:
         return fns[0]
+    if len(fns) == 2:  # the common shapes, unrolled
+        first, second = fns
+
+        def and_2(data: Any) -> Any:
+            current = first(data)
+            if current is not True and (current is False or not logic_truthy(current)):
+                return current
+            return second(data)
+
+        return and_2
+    if len(fns) == 3:
+        first, second, third = fns
+
+        def and_3(data: Any) -> Any:
+            current = first(data)
+            if current is not True and (current is False or not logic_truthy(current)):
+                return current
+            current = second(data)
+            if current is not True and (current is False or not logic_truthy(current)):
+                return current
+            return third(data)
+
+        return and_3
 
     def and_(data: Any) -> Any:
         current: Any = None

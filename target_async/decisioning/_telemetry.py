@@ -9,7 +9,7 @@ of an on-device call.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeGuard
 
 from ._js import js_round
 
@@ -26,9 +26,6 @@ __all__ = [
 
 ARTIFACT_DOWNLOAD_REQUEST_ID: Final = "ArtifactDownload"
 _TIMING_KEYS: Final = ("dns", "tls", "timeToFirstByte", "download", "responseSize")
-# (request key, feature name) of the item counts of each section.
-_EXECUTE_COUNTS: Final = (("mboxes", "executeMboxCount"),)
-_PREFETCH_COUNTS: Final = (("mboxes", "prefetchMboxCount"), ("views", "prefetchViewCount"))
 
 
 def _rounded(fields: Mapping[str, float | None]) -> dict[str, float]:
@@ -54,24 +51,15 @@ def _timed_entry(
     return entry
 
 
-def _is_mapping(value: Any) -> bool:
-    # JSON objects are nearly always plain dicts: skip the slower ABC check for them.
-    return type(value) is dict or isinstance(value, Mapping)
+def _is_mapping(value: Any) -> TypeGuard[Mapping[str, Any]]:
+    # JSON objects are nearly always plain dicts, absent ones None: skip the slower ABC
+    # check for both.
+    return type(value) is dict or (value is not None and isinstance(value, Mapping))
 
 
-def _add_section_features(
-    features: dict[str, Any],
-    section: Mapping[str, Any],
-    page_load_feature: str,
-    counts: tuple[tuple[str, str], ...],
-) -> None:
-    """Add a section's pageLoad flag and its non-zero item counts to the features."""
-    if _is_mapping(section.get("pageLoad")):
-        features[page_load_feature] = True
-    for key, feature in counts:
-        items = section.get(key)
-        if isinstance(items, list) and items:
-            features[feature] = len(items)
+def _item_count(section: Mapping[str, Any], key: str) -> int:
+    items = section.get(key)
+    return len(items) if isinstance(items, list) else 0
 
 
 def telemetry_entry(
@@ -94,13 +82,25 @@ def telemetry_entry(
     zero feature counts are left out. `request_timings` holds the HTTP phases (`dns`,
     `tls`, `timeToFirstByte`, `download`, `responseSize`) when they were measured.
     """
+    # Spelled out section by section: this runs once per delivery call.
     features: dict[str, Any] = {"decisioningMethod": decisioning_method}
     execute = request.get("execute")
-    if execute is not None and _is_mapping(execute):
-        _add_section_features(features, execute, "executePageLoad", _EXECUTE_COUNTS)
+    if _is_mapping(execute):
+        if _is_mapping(execute.get("pageLoad")):
+            features["executePageLoad"] = True
+        count = _item_count(execute, "mboxes")
+        if count:
+            features["executeMboxCount"] = count
     prefetch = request.get("prefetch")
-    if prefetch is not None and _is_mapping(prefetch):
-        _add_section_features(features, prefetch, "prefetchPageLoad", _PREFETCH_COUNTS)
+    if _is_mapping(prefetch):
+        if _is_mapping(prefetch.get("pageLoad")):
+            features["prefetchPageLoad"] = True
+        count = _item_count(prefetch, "mboxes")
+        if count:
+            features["prefetchMboxCount"] = count
+        count = _item_count(prefetch, "views")
+        if count:
+            features["prefetchViewCount"] = count
     request_id = request.get("requestId") or response.get("requestId") or ""
     entry = _timed_entry(request_id, timestamp_ms, execution_ms, parsing_ms, request_timings)
     if telemetry_server_token:
@@ -135,22 +135,32 @@ def notification_request(
     context and experienceCloud, the decision's display notifications and the pending
     telemetry entries. The client sends it as `send_notifications` would (server-side).
     """
-    if not decision.notifications and not telemetry_entries:
+    notifications = decision.notifications
+    if not notifications and not telemetry_entries:
         return None
     context = dict(request.get("context") or {})
     if "geo" in context:
-        from ._context import valid_geo
-
-        context["geo"] = valid_geo(context["geo"])
+        context["geo"] = _valid_geo(context["geo"])
     body: dict[str, Any] = {"id": dict(decision.response.get("id") or {}), "context": context}
-    if request.get("experienceCloud") is not None:
-        body["experienceCloud"] = request["experienceCloud"]
-    if decision.notifications:
-        body["notifications"] = [
-            notification
-            | {"mbox": dict(notification["mbox"]), "tokens": list(notification["tokens"])}
-            for notification in decision.notifications
-        ]
+    experience_cloud = request.get("experienceCloud")
+    if experience_cloud is not None:
+        body["experienceCloud"] = experience_cloud
+    if notifications:
+        copies = []
+        for notification in notifications:
+            copy = dict(notification)  # the decision keeps its own, e.g. for its traces
+            copy["mbox"] = dict(copy["mbox"])
+            copy["tokens"] = list(copy["tokens"])
+            copies.append(copy)
+        body["notifications"] = copies
     if telemetry_entries:
         body["telemetry"] = {"entries": [dict(entry) for entry in telemetry_entries]}
     return {"request": body}
+
+
+def _valid_geo(geo: Any) -> dict[str, Any]:
+    if type(geo) is dict and "ipAddress" not in geo:
+        return dict(geo)  # nothing to validate: skip loading the context module
+    from ._context import valid_geo
+
+    return valid_geo(geo)
