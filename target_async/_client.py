@@ -7,7 +7,6 @@ import functools
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Executor
 from contextlib import AsyncExitStack
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, overload
@@ -29,18 +28,21 @@ from ._delivery import (
 )
 from ._events import EventEmitter
 from ._exceptions import ArtifactNotReadyError, ClientStateError, TargetValidationError
-from ._future import TargetFuture, start_with_callbacks
 from ._notifications import NotificationPipeline, NotificationStats
 from ._options import CallOptions, parse_call_options
 from ._telemetry import TelemetryStore
 from ._transport import DeliveryTransport
-from .decisioning._telemetry import telemetry_entry
 from .models import DecisioningMethod
 
 if sys.version_info < (3, 11):
     from exceptiongroup import BaseExceptionGroup
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
+    # Imported where used: callbacks (asyncio, concurrent.futures, anyio.from_thread) and
+    # the telemetry of a call cost nothing to import until a call needs them.
+    from ._future import TargetFuture
     from ._on_device import OnDeviceDecisioning
 
 __all__ = ["AsyncTargetClient"]
@@ -393,6 +395,8 @@ class AsyncTargetClient:
             prepared.host, prepared.session_id, _serde.dumps(prepared.body), timeout_ms=call.timeout
         )
         if self._telemetry.enabled:
+            from .decisioning._telemetry import telemetry_entry
+
             self._telemetry.add(
                 telemetry_entry(
                     prepared.body,
@@ -411,6 +415,8 @@ class AsyncTargetClient:
     _callback_executor: Executor | None = None
 
     def _start_with_callbacks(self, call: CallOptions, request: Callable[[], Any]) -> TargetFuture[Any]:
+        from ._future import start_with_callbacks
+
         self._check_open()
         if self._task_group is None:
             raise ClientStateError(

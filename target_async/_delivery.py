@@ -11,7 +11,7 @@ import os
 import re
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -30,12 +30,11 @@ from ._cookies import (
 )
 from ._exceptions import TargetValidationError
 from ._options import CallOptions
-from .models import (
-    AnalyticsResponse,
-    DecisioningMethod,
-    DeliveryRequest,
-    DeliveryResponse,
-)
+from .models import DecisioningMethod, DeliveryRequest
+
+if TYPE_CHECKING:
+    # The response models are loaded by the first response (`build_envelope`), not at import.
+    from .models import AnalyticsResponse, DeliveryResponse
 
 __all__ = [
     "PreparedRequest",
@@ -414,6 +413,8 @@ def build_envelope(
     now: float | None = None,
 ) -> TargetDeliveryResponse:
     """Wrap a Delivery API response with the cookies and flattened details for the caller."""
+    from .models import DeliveryResponse
+
     response = _serde.structure(response_body, DeliveryResponse)
     tnt_id = response.id.tnt_id if response.id is not None else None
     cluster = prepared.cluster or cluster_from_edge_host(response.edge_host)

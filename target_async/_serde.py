@@ -1,6 +1,6 @@
 """The one place that knows how models become JSON and back.
 
-Wire rules, all applied by the single cattrs `converter` below:
+Wire rules, all applied by the single cattrs converter (`get_converter()`):
 
 * field names are camelCase on the wire (``time_offset_in_minutes`` ->
   ``timeOffsetInMinutes``); the few names that are not a mechanical mapping are
@@ -28,27 +28,30 @@ Errors, for callers that map them (the client turns them into
   or `UnicodeDecodeError` (both `ValueError`s), and `RecursionError` for absurdly deep
   nesting.
 
-Hooks are generated once per class and cached by cattrs; `warm_up()` builds them all
-ahead of the first call.
+The converter is built on first use (cattrs costs about a tenth of a second to import
+and set up, which an app should not pay before it converts anything). Hooks are generated
+once per class and cached by cattrs; `warm_up()` builds the converter and every hook ahead
+of the first call.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import types
 from collections.abc import Callable
 from enum import Enum
-from typing import Any, TypeVar, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Any, TypeVar, Union, get_args, get_origin
 
 import attrs
-import cattrs
-from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
-from . import models
+if TYPE_CHECKING:
+    import cattrs
 
 __all__ = [
-    "converter",
+    "converter",  # noqa: F822 - module __getattr__ builds it on first access
     "dumps",
+    "get_converter",
     "loads",
     "structure",
     "to_dict",
@@ -76,10 +79,6 @@ def _wire_name(field_name: str) -> str:
         return explicit
     head, *rest = field_name.split("_")
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
-
-
-converter = cattrs.Converter(detailed_validation=False, forbid_extra_keys=False)
-"""The cattrs converter holding every hook; use `structure`/`unstructure` instead."""
 
 
 def _is_union(tp: Any) -> bool:
@@ -201,7 +200,7 @@ def _free_form_structure_factory(tp: Any) -> StructureHook:
     return _structure_json_object if get_origin(tp) is dict else _structure_json_any
 
 
-def _optional_structure_factory(tp: Any) -> StructureHook:
+def _optional_structure_factory(tp: Any, converter: cattrs.Converter) -> StructureHook:
     inner = _without_none(tp)
     hook = converter.get_structure_hook(inner)
     if hook in _NONE_TOLERANT:
@@ -228,7 +227,7 @@ def _optional_structure_factory(tp: Any) -> StructureHook:
     return structure_optional
 
 
-def _list_structure_factory(tp: Any) -> StructureHook:
+def _list_structure_factory(tp: Any, converter: cattrs.Converter) -> StructureHook:
     (item_type,) = get_args(tp)
     item_hook = converter.get_structure_hook(item_type)
     build = _MODEL_BUILDERS.get(item_hook)
@@ -263,7 +262,9 @@ def _list_structure_factory(tp: Any) -> StructureHook:
 _MODEL_BUILDERS: dict[StructureHook, StructureHook] = {}
 
 
-def _attrs_structure_factory(cls: type[Any]) -> StructureHook:
+def _attrs_structure_factory(cls: type[Any], converter: cattrs.Converter) -> StructureHook:
+    from cattrs.gen import make_dict_structure_fn, override
+
     renames = {
         field.name: override(rename=_wire_name(field.name))
         for field in attrs.fields(attrs.resolve_types(cls))
@@ -283,26 +284,33 @@ def _attrs_structure_factory(cls: type[Any]) -> StructureHook:
 # -- unstructure ----------------------------------------------------------------------
 
 
-def _unstructure_hook_for_field(tp: Any) -> Callable[[Any], Any]:
+def _unstructure_hook_for_field(tp: Any, converter: cattrs.Converter) -> Callable[[Any], Any]:
     # None values never reach a field hook (they are omitted), so the hook of the
     # non-None type is used directly instead of cattrs' optional wrapper.
     return converter.get_unstructure_hook(_without_none(tp) if _is_union(tp) else tp)
 
 
-def _attrs_unstructure_factory(cls: type[Any]) -> Callable[[Any], dict[str, Any]]:
+def _attrs_unstructure_factory(
+    cls: type[Any], converter: cattrs.Converter
+) -> Callable[[Any], dict[str, Any]]:
+    from cattrs.gen import make_dict_unstructure_fn, override
+
     overrides = {
         field.name: override(
-            rename=_wire_name(field.name), unstruct_hook=_unstructure_hook_for_field(field.type)
+            rename=_wire_name(field.name),
+            unstruct_hook=_unstructure_hook_for_field(field.type, converter),
         )
         for field in attrs.fields(attrs.resolve_types(cls))
     }
     return make_dict_unstructure_fn(cls, converter, _cattrs_omit_if_default=True, **overrides)  # type: ignore[arg-type]
 
 
-def _list_unstructure_factory(tp: Any) -> Callable[[Any], list[Any]]:
+def _list_unstructure_factory(tp: Any, converter: cattrs.Converter) -> Callable[[Any], list[Any]]:
+    from cattrs.fns import identity
+
     (item_type,) = get_args(tp)
     item_hook = converter.get_unstructure_hook(item_type)
-    if item_hook is cattrs.fns.identity:
+    if item_hook is identity:
         return list
 
     def unstructure_list(value: Any) -> list[Any]:
@@ -314,7 +322,9 @@ def _list_unstructure_factory(tp: Any) -> Callable[[Any], list[Any]]:
 def _free_form_unstructure_factory(tp: Any) -> Callable[[Any], Any]:
     # Parameter maps are copied (cheap: string values) so a request body can be edited
     # without touching the caller's model; other free-form JSON is shared, not copied.
-    return dict if get_args(tp) == (str, str) else cattrs.fns.identity
+    from cattrs.fns import identity
+
+    return dict if get_args(tp) == (str, str) else identity
 
 
 def _is_model_list(tp: Any) -> bool:
@@ -325,34 +335,62 @@ def _is_optional(tp: Any) -> bool:
     return _is_union(tp) and type(None) in get_args(tp)
 
 
-# Later registrations win in cattrs, so the broadest predicate goes first.
-converter.register_structure_hook_factory(attrs.has, _attrs_structure_factory)
-converter.register_structure_hook_factory(_is_model_list, _list_structure_factory)
-converter.register_structure_hook_factory(_is_free_form, _free_form_structure_factory)
-converter.register_structure_hook_factory(
-    lambda tp: _enum_class(tp) is not None, _enum_structure_factory
-)
-converter.register_structure_hook_factory(_is_optional, _optional_structure_factory)
-converter.register_structure_hook(str, _structure_str)
-converter.register_structure_hook(int, _structure_int)
-converter.register_structure_hook(float, _structure_float)
-converter.register_structure_hook(bool, _structure_bool)
+def _new_converter() -> cattrs.Converter:
+    """The converter with every hook factory registered (hooks themselves come on demand)."""
+    import cattrs
 
-converter.register_unstructure_hook_factory(attrs.has, _attrs_unstructure_factory)
-converter.register_unstructure_hook_factory(_is_model_list, _list_unstructure_factory)
-converter.register_unstructure_hook_factory(_is_free_form, _free_form_unstructure_factory)
-# `str.__str__` turns an enum member into its exact-`str` value and keeps a plain
-# string as is (a C call, no Python frame).
-converter.register_unstructure_hook_factory(
-    lambda tp: _enum_class(tp) is not None, lambda _: str.__str__
-)
-# Enums are `str` subclasses and cattrs dispatches on classes (str included) before
-# trying predicates, so each enum class is registered by name to win over `str`.
-for _name in models.__all__:
-    _enum_cls = getattr(models, _name)
-    if isinstance(_enum_cls, type) and issubclass(_enum_cls, Enum):
-        converter.register_structure_hook(_enum_cls, _enum_structure_factory(_enum_cls))
-        converter.register_unstructure_hook(_enum_cls, str.__str__)
+    from . import models
+
+    converter = cattrs.Converter(detailed_validation=False, forbid_extra_keys=False)
+    # Later registrations win in cattrs, so the broadest predicate goes first.
+    converter.register_structure_hook_factory(attrs.has, _attrs_structure_factory)
+    converter.register_structure_hook_factory(_is_model_list, _list_structure_factory)
+    converter.register_structure_hook_factory(_is_free_form, _free_form_structure_factory)
+    converter.register_structure_hook_factory(
+        lambda tp: _enum_class(tp) is not None, _enum_structure_factory
+    )
+    converter.register_structure_hook_factory(_is_optional, _optional_structure_factory)
+    converter.register_structure_hook(str, _structure_str)
+    converter.register_structure_hook(int, _structure_int)
+    converter.register_structure_hook(float, _structure_float)
+    converter.register_structure_hook(bool, _structure_bool)
+
+    converter.register_unstructure_hook_factory(attrs.has, _attrs_unstructure_factory)
+    converter.register_unstructure_hook_factory(_is_model_list, _list_unstructure_factory)
+    converter.register_unstructure_hook_factory(_is_free_form, _free_form_unstructure_factory)
+    # `str.__str__` turns an enum member into its exact-`str` value and keeps a plain
+    # string as is (a C call, no Python frame).
+    converter.register_unstructure_hook_factory(
+        lambda tp: _enum_class(tp) is not None, lambda _: str.__str__
+    )
+    # Enums are `str` subclasses and cattrs dispatches on classes (str included) before
+    # trying predicates, so each enum class is registered by name to win over `str`.
+    for name in models.__all__:
+        enum_cls = getattr(models, name)
+        if isinstance(enum_cls, type) and issubclass(enum_cls, Enum):
+            converter.register_structure_hook(enum_cls, _enum_structure_factory(enum_cls))
+            converter.register_unstructure_hook(enum_cls, str.__str__)
+    return converter
+
+
+_converter: cattrs.Converter | None = None
+_converter_lock = threading.Lock()
+
+
+def get_converter() -> cattrs.Converter:
+    """The one converter, built by the first caller (any thread); the others wait for it."""
+    global _converter
+    with _converter_lock:
+        if _converter is None:
+            _converter = _new_converter()
+        return _converter
+
+
+def __getattr__(name: str) -> Any:
+    # `converter` stays a module attribute without importing cattrs at import time.
+    if name == "converter":
+        return _converter or get_converter()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # -- public API -----------------------------------------------------------------------
@@ -360,7 +398,7 @@ for _name in models.__all__:
 
 def unstructure(obj: Any) -> Any:
     """A model (or JSON data holding models) as JSON-ready data: camelCase keys, no None fields."""
-    return converter.unstructure(obj)
+    return (_converter or get_converter()).unstructure(obj)
 
 
 to_dict = unstructure
@@ -368,7 +406,7 @@ to_dict = unstructure
 
 def structure(data: Any, cls: type[T]) -> T:
     """Parsed JSON `data` as an instance of `cls`, leniently; raises TypeError / ValueError."""
-    return converter.structure(data, cls)
+    return (_converter or get_converter()).structure(data, cls)
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
@@ -376,7 +414,7 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(","
 
 def dumps(obj: Any) -> bytes:
     """A model or plain JSON data as compact UTF-8 JSON bytes."""
-    return _ENCODER.encode(converter.unstructure(obj)).encode()
+    return _ENCODER.encode((_converter or get_converter()).unstructure(obj)).encode()
 
 
 def loads(data: bytes | str) -> Any:
@@ -385,7 +423,10 @@ def loads(data: bytes | str) -> Any:
 
 
 def warm_up() -> None:
-    """Build the hooks of every model now, so the first request does not pay for it."""
+    """Build the converter and the hooks of every model now, so the first request does not pay."""
+    from . import models
+
+    converter = _converter or get_converter()
     for name in models.__all__:
         model = getattr(models, name)
         if attrs.has(model):

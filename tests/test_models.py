@@ -111,3 +111,29 @@ def test_free_form_aliases() -> None:
     assert Parameters == dict[str, str]
     assert ResponseTokens == dict[str, Any]
     assert TraceResponse == dict[str, Any]
+
+
+def _attrs_generated(cls: type[Any]) -> type[Any]:
+    """The same fields in a class whose repr and eq attrs generates (as models had before)."""
+    fields = {field.name: attrs.field(default=None) for field in attrs.fields(cls)}
+    return attrs.make_class(cls.__name__, fields, kw_only=True)
+
+
+@pytest.mark.parametrize(
+    "cls", [getattr(models, name) for name in models.__all__ if attrs.has(getattr(models, name))]
+)
+def test_shared_repr_and_eq_behave_as_attrs_generated_ones(cls: type[Any]) -> None:
+    reference = _attrs_generated(cls)
+    values = {field.name: [i, "x", None][i % 3] for i, field in enumerate(attrs.fields(cls))}
+    ours, theirs = cls(**values), reference(**values)
+    assert repr(ours) == repr(theirs)
+    assert (ours == cls(**values)) is (theirs == reference(**values)) is True
+    first = attrs.fields(cls)[0].name
+    assert (ours == cls(**{**values, first: "other"})) is False
+    assert ours != cls(**{**values, first: "other"})
+    assert ours.__eq__(theirs) is NotImplemented and ours != theirs
+    assert cls.__hash__ is None and reference.__hash__ is None
+    # A cycle prints as `...`, as in attrs.
+    setattr(ours, first, ours)
+    setattr(theirs, first, theirs)
+    assert repr(ours) == repr(theirs)

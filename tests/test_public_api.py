@@ -60,3 +60,22 @@ def test_a_server_side_client_does_not_load_the_decisioning_engine() -> None:
     )
     assert "target_async._client" in loaded
     assert not {"target_async.decisioning._decide", "target_async._on_device", "target_async._sync", "mmh3"} & loaded
+
+
+def test_first_use_defers_what_a_call_does_not_need_yet() -> None:
+    # Issue #8: first use stays near `import httpx`. Each of these is loaded by the call
+    # that needs it (conversion, callbacks, sync shim, on-device engine, telemetry).
+    loaded = _modules_after("from target_async import AsyncTargetClient, DeliveryRequest")
+    assert "target_async._client" in loaded
+    deferred = {
+        "cattrs",
+        "asyncio",
+        "aiohttp",
+        "concurrent.futures",
+        "anyio.from_thread",
+        "target_async.decisioning",
+        "target_async._future",
+        "target_async._sync",
+        "target_async.models._response",
+    }
+    assert not deferred & loaded

@@ -6,6 +6,7 @@ from typing import Any
 
 import attrs
 
+from ._base import Model
 from ._enums import AuthenticatedState
 
 __all__ = [
@@ -29,8 +30,8 @@ ResponseTokens = dict[str, Any]
 """Response token name to value (usually a string, a list of strings for category affinity)."""
 
 
-@attrs.define(kw_only=True)
-class ABTOrder:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class ABTOrder(Model):
     """Order details for ABT activities."""
 
     id: str | None = None
@@ -41,8 +42,8 @@ class ABTOrder:
     product_ids: list[int] | None = None
 
 
-@attrs.define(kw_only=True)
-class CustomerId:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class CustomerId(Model):
     """A customer id linked to the visitor (`id`, `integration_code` and state are required)."""
 
     id: str | None = None
@@ -51,8 +52,8 @@ class CustomerId:
     authenticated_state: AuthenticatedState | str | None = None
 
 
-@attrs.define(kw_only=True)
-class Order:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class Order(Model):
     """Order details."""
 
     id: str | None = None
@@ -65,31 +66,31 @@ class Order:
     outlier: bool | None = None
 
 
-@attrs.define(kw_only=True)
-class Preview:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class Preview(Model):
     """Enables Preview mode for the request."""
 
     token: str | None = None
 
 
-@attrs.define(kw_only=True)
-class Product:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class Product(Model):
     """Product viewed."""
 
     id: str | None = None
     category_id: str | None = None
 
 
-@attrs.define(kw_only=True)
-class QAModePreviewIndex:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class QAModePreviewIndex(Model):
     """Selects an activity (and optionally an experience) of the QA token, 1-based."""
 
     activity_index: int | None = None
     experience_index: int | None = None
 
 
-@attrs.define(kw_only=True)
-class QAMode:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class QAMode(Model):
     """Enables QA mode for the request."""
 
     token: str | None = None
@@ -99,16 +100,16 @@ class QAMode:
     preview_indexes: list[QAModePreviewIndex] | None = None
 
 
-@attrs.define(kw_only=True)
-class UnexpectedError:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class UnexpectedError(Model):
     """Error body of a 4xx/5xx answer."""
 
     status: int | None = None
     message: str | None = None
 
 
-@attrs.define(kw_only=True)
-class VisitorId:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class VisitorId(Model):
     """Visitor identifiers: a `tnt_id`, `third_party_id` or `marketing_cloud_visitor_id`."""
 
     tnt_id: str | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import attrs
 
+from ._base import Model
 from ._common import Order, Parameters, Preview, Product, QAMode, VisitorId
 from ._enums import (
     ChannelType,
@@ -52,16 +53,16 @@ __all__ = [
 # inherited, so an instance of one is never mistaken for a RequestDetails.
 
 
-@attrs.define(kw_only=True)
-class Address:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class Address(Model):
     """The current URL and the referring URL."""
 
     url: str | None = None
     referring_url: str | None = None
 
 
-@attrs.define(kw_only=True)
-class Application:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class Application(Model):
     """Application identifiers; when given, only matching activities are evaluated."""
 
     id: str | None = None
@@ -69,8 +70,8 @@ class Application:
     version: str | None = None
 
 
-@attrs.define(kw_only=True)
-class Browser:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class Browser(Model):
     """Browser details, for the web channel only."""
 
     host: str | None = None
@@ -79,8 +80,8 @@ class Browser:
     web_gl_renderer: str | None = None
 
 
-@attrs.define(kw_only=True)
-class ClientHints:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class ClientHints(Model):
     """User-Agent client hints, used in place of `user_agent` when given."""
 
     mobile: bool | None = None
@@ -95,8 +96,8 @@ class ClientHints:
     bitness: str | None = None
 
 
-@attrs.define(kw_only=True)
-class Geo:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class Geo(Model):
     """Geo data; when absent and geo is enabled, the edge resolves it from the IP."""
 
     ip_address: str | None = None
@@ -110,8 +111,8 @@ class Geo:
     zip: str | None = None
 
 
-@attrs.define(kw_only=True)
-class MobilePlatform:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class MobilePlatform(Model):
     """Mobile platform, for the mobile channel (`device_type` and `platform_type` required)."""
 
     device_name: str | None = None
@@ -120,8 +121,8 @@ class MobilePlatform:
     version: str | None = None
 
 
-@attrs.define(kw_only=True)
-class Screen:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class Screen(Model):
     """Screen properties."""
 
     width: float | None = None
@@ -131,16 +132,16 @@ class Screen:
     orientation: ScreenOrientationType | None = None
 
 
-@attrs.define(kw_only=True)
-class Window:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class Window(Model):
     """Window dimensions."""
 
     width: float | None = None
     height: float | None = None
 
 
-@attrs.define(kw_only=True)
-class Context:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class Context(Model):
     """Context of the request (`channel` is required on the wire)."""
 
     channel: ChannelType | None = None
@@ -160,8 +161,8 @@ class Context:
     """When true the edge answers 204 with no body."""
 
 
-@attrs.define(kw_only=True)
-class AudienceManager:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class AudienceManager(Model):
     """Audience Manager (AAM) integration."""
 
     location_hint: int | None = None
@@ -169,8 +170,8 @@ class AudienceManager:
     blob: str | None = None
 
 
-@attrs.define(kw_only=True)
-class AnalyticsRequest:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class AnalyticsRequest(Model):
     """Analytics for Target (A4T) integration."""
 
     supplemental_data_id: str | None = None
@@ -179,23 +180,23 @@ class AnalyticsRequest:
     tracking_server_secure: str | None = None
 
 
-@attrs.define(kw_only=True)
-class ExperienceCloud:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class ExperienceCloud(Model):
     """Audience Manager and Analytics integrations."""
 
     audience_manager: AudienceManager | None = None
     analytics: AnalyticsRequest | None = None
 
 
-@attrs.define(kw_only=True)
-class Property:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class Property(Model):
     """The at_property token scoping the delivery."""
 
     token: str | None = None
 
 
-@attrs.define(kw_only=True)
-class Trace:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class Trace(Model):
     """Enables the trace of the request (`authorization_token` is required)."""
 
     authorization_token: str | None = None
@@ -203,8 +204,8 @@ class Trace:
     """SDK usage and diagnostics metadata."""
 
 
-@attrs.define(kw_only=True)
-class RequestDetails:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class RequestDetails(Model):
     """Details common to page-load, mbox, view and notification requests."""
 
     address: Address | None = None
@@ -214,8 +215,8 @@ class RequestDetails:
     product: Product | None = None
 
 
-@attrs.define(kw_only=True)
-class MboxRequest:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class MboxRequest(Model):
     """A regional mbox request (`index` and `name` are required on the wire)."""
 
     index: int | None = None
@@ -228,8 +229,8 @@ class MboxRequest:
     product: Product | None = None
 
 
-@attrs.define(kw_only=True)
-class ViewRequest:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class ViewRequest(Model):
     """A view request."""
 
     name: str | None = None
@@ -241,16 +242,16 @@ class ViewRequest:
     product: Product | None = None
 
 
-@attrs.define(kw_only=True)
-class ExecuteRequest:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class ExecuteRequest(Model):
     """Content evaluated now; impressions are counted."""
 
     page_load: RequestDetails | None = None
     mboxes: list[MboxRequest] | None = None
 
 
-@attrs.define(kw_only=True)
-class PrefetchRequest:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class PrefetchRequest(Model):
     """Content prefetched for views, the page load and/or mboxes; no impressions counted."""
 
     views: list[ViewRequest] | None = None
@@ -258,8 +259,8 @@ class PrefetchRequest:
     mboxes: list[MboxRequest] | None = None
 
 
-@attrs.define(kw_only=True)
-class NotificationMbox:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class NotificationMbox(Model):
     """The mbox a notification is about."""
 
     name: str | None = None
@@ -267,8 +268,8 @@ class NotificationMbox:
     """The mbox state token of the prefetch response."""
 
 
-@attrs.define(kw_only=True)
-class NotificationView:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class NotificationView(Model):
     """The view a notification is about."""
 
     name: str | None = None
@@ -277,16 +278,16 @@ class NotificationView:
     """The view state token of the prefetch response."""
 
 
-@attrs.define(kw_only=True)
-class NotificationPageLoad:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class NotificationPageLoad(Model):
     """Display notification for prefetched page-load content."""
 
     state: str | None = None
     """The page-load state token of the prefetch response."""
 
 
-@attrs.define(kw_only=True)
-class Notification:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class Notification(Model):
     """A display or click notification (`id`, `type` and `timestamp` are required)."""
 
     id: str | None = None
@@ -306,8 +307,8 @@ class Notification:
     product: Product | None = None
 
 
-@attrs.define(kw_only=True)
-class TelemetryFeatures:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class TelemetryFeatures(Model):
     """Features an SDK call used."""
 
     decisioning_method: DecisioningMethod | None = None
@@ -318,8 +319,8 @@ class TelemetryFeatures:
     prefetch_view_count: int | None = None
 
 
-@attrs.define(kw_only=True)
-class TelemetryRequest:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class TelemetryRequest(Model):
     """Timings of the HTTP request to Target or the CDN, in milliseconds."""
 
     dns: float | None = None
@@ -329,8 +330,8 @@ class TelemetryRequest:
     response_size: int | None = None
 
 
-@attrs.define(kw_only=True)
-class TelemetryEntry:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class TelemetryEntry(Model):
     """Telemetry of one earlier SDK call."""
 
     request_id: str | None = None
@@ -346,15 +347,15 @@ class TelemetryEntry:
     telemetry_server_token: str | None = None
 
 
-@attrs.define(kw_only=True)
-class Telemetry:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class Telemetry(Model):
     """Telemetry entries attached to a request."""
 
     entries: list[TelemetryEntry] | None = None
 
 
-@attrs.define(kw_only=True)
-class DeliveryRequest:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class DeliveryRequest(Model):
     """A Delivery API request (`context` is required on the wire; the SDK fills it in)."""
 
     request_id: str | None = None

@@ -10,6 +10,7 @@ from typing import Any
 
 import attrs
 
+from ._base import Model
 from ._common import ResponseTokens, VisitorId
 from ._enums import MetricType, OptionType
 
@@ -33,8 +34,8 @@ TraceResponse = dict[str, Any]
 """Trace data of a request, only present when a trace token was sent: free-form JSON."""
 
 
-@attrs.define(kw_only=True)
-class AnalyticsPayload:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class AnalyticsPayload(Model):
     """The keys of an `AnalyticsResponse.payload` (client-side A4T), for building or reading one."""
 
     pe: str | None = None
@@ -42,16 +43,16 @@ class AnalyticsPayload:
     """Target activity and experience metadata."""
 
 
-@attrs.define(kw_only=True)
-class AnalyticsResponse:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class AnalyticsResponse(Model):
     """Analytics payload metadata."""
 
     payload: dict[str, Any] | None = None
     """Forwarded to Analytics verbatim, so kept exactly as received (see `AnalyticsPayload`)."""
 
 
-@attrs.define(kw_only=True)
-class Option:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class Option(Model):
     """One piece of content of an activity."""
 
     type: OptionType | str | None = None
@@ -62,8 +63,8 @@ class Option:
     response_tokens: ResponseTokens | None = None
 
 
-@attrs.define(kw_only=True)
-class Metric:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class Metric(Model):
     """A click (or display) metric with the event token to send when it happens."""
 
     type: MetricType | str | None = None
@@ -72,8 +73,8 @@ class Metric:
     analytics: AnalyticsResponse | None = None
 
 
-@attrs.define(kw_only=True)
-class MboxResponse:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class MboxResponse(Model):
     """Result for the mbox request of the same `index`."""
 
     index: int | None = None
@@ -84,8 +85,8 @@ class MboxResponse:
     trace: TraceResponse | None = None
 
 
-@attrs.define(kw_only=True)
-class PrefetchMboxResponse:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class PrefetchMboxResponse(Model):
     """A prefetched mbox: an `MboxResponse` plus the state token for its notification."""
 
     index: int | None = None
@@ -98,8 +99,8 @@ class PrefetchMboxResponse:
     """Mbox state token to send back with the display notification."""
 
 
-@attrs.define(kw_only=True)
-class PageLoadResponse:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class PageLoadResponse(Model):
     """Content for the selectors not assigned to a view."""
 
     options: list[Option] | None = None
@@ -110,8 +111,8 @@ class PageLoadResponse:
     trace: TraceResponse | None = None
 
 
-@attrs.define(kw_only=True)
-class View:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class View(Model):
     """Prefetched content of one view."""
 
     name: str | None = None
@@ -124,16 +125,16 @@ class View:
     trace: TraceResponse | None = None
 
 
-@attrs.define(kw_only=True)
-class ExecuteResponse:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class ExecuteResponse(Model):
     """Results of the execute page load and mboxes."""
 
     page_load: PageLoadResponse | None = None
     mboxes: list[MboxResponse] | None = None
 
 
-@attrs.define(kw_only=True)
-class PrefetchResponse:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class PrefetchResponse(Model):
     """Prefetched views, page load and mboxes."""
 
     views: list[View] | None = None
@@ -143,16 +144,16 @@ class PrefetchResponse:
     """Click metrics of activities with views that are not tied to a view."""
 
 
-@attrs.define(kw_only=True)
-class NotificationResponse:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class NotificationResponse(Model):
     """Acknowledges one processed notification."""
 
     id: str | None = None
     trace: TraceResponse | None = None
 
 
-@attrs.define(kw_only=True)
-class DeliveryResponse:
+@attrs.define(kw_only=True, repr=False, eq=False)
+class DeliveryResponse(Model):
     """A Delivery API response."""
 
     status: int | None = None
