@@ -48,6 +48,19 @@ if TYPE_CHECKING:
 __all__ = ["AsyncTargetClient"]
 
 
+_call_telemetry_entry: Callable[..., dict[str, Any]] | None = None
+
+
+def _load_call_telemetry_entry() -> Callable[..., dict[str, Any]]:
+    """`telemetry_entry`, imported by the first call that records telemetry (it pulls in
+    `decimal`); kept in a global because a function-level import costs a microsecond a call."""
+    global _call_telemetry_entry
+    from .decisioning._telemetry import telemetry_entry
+
+    _call_telemetry_entry = telemetry_entry
+    return telemetry_entry
+
+
 class _State(enum.Enum):
     UNOPENED = 1
     OPENED = 2
@@ -395,8 +408,7 @@ class AsyncTargetClient:
             prepared.host, prepared.session_id, _serde.dumps(prepared.body), timeout_ms=call.timeout
         )
         if self._telemetry.enabled:
-            from .decisioning._telemetry import telemetry_entry
-
+            telemetry_entry = _call_telemetry_entry or _load_call_telemetry_entry()
             self._telemetry.add(
                 telemetry_entry(
                     prepared.body,
