@@ -25,9 +25,15 @@ from ._delivery import (
     build_envelope,
     prepare_request,
     request_dict,
+    structure_response,
 )
 from ._events import EventEmitter
-from ._exceptions import ArtifactNotReadyError, ClientStateError, TargetValidationError
+from ._exceptions import (
+    ArtifactNotReadyError,
+    ClientStateError,
+    ResponseDecodingError,
+    TargetValidationError,
+)
 from ._notifications import NotificationPipeline, NotificationStats
 from ._options import CallOptions, parse_call_options
 from ._telemetry import TelemetryStore
@@ -381,22 +387,19 @@ class AsyncTargetClient:
         prepared = prepare_request(self._config, call)
         method = call.decisioning_method or self._config.decisioning_method
         if method is not DecisioningMethod.SERVER_SIDE:
-            return await self._decide_on_device(call, prepared, method)
-        return await self._remote(call, prepared)
+            # Set by `_start_background` for an on-device/hybrid client that was entered.
+            on_device = self._on_device
+            if on_device is not None:
+                # A plain call: a local decision awaits nothing unless it needs a geo lookup.
+                decided = on_device.decide_now(prepared, method)
+                if isinstance(decided, TargetDeliveryResponse):
+                    return decided
+                if decided is not None:  # "geo lookup"
+                    return await on_device.decide_after_geo_lookup(call, prepared)
+            elif method is DecisioningMethod.ON_DEVICE:
+                from ._on_device import NOT_READY_MESSAGE
 
-    async def _decide_on_device(
-        self, call: CallOptions, prepared: PreparedRequest, method: DecisioningMethod
-    ) -> TargetDeliveryResponse:
-        # Set by `_start_background` for an on-device/hybrid client that was entered.
-        on_device = self._on_device
-        if on_device is not None:
-            response = await on_device.get_offers(call, prepared, method)
-            if response is not None:
-                return response
-        elif method is DecisioningMethod.ON_DEVICE:
-            from ._on_device import NOT_READY_MESSAGE
-
-            raise ArtifactNotReadyError(NOT_READY_MESSAGE)
+                raise ArtifactNotReadyError(NOT_READY_MESSAGE)
         return await self._remote(call, prepared)
 
     async def _remote(self, call: CallOptions, prepared: PreparedRequest) -> TargetDeliveryResponse:
@@ -419,7 +422,11 @@ class AsyncTargetClient:
                     telemetry_server_token=body.get("telemetryServerToken"),
                 )
             )
-        return build_envelope(prepared, body, decisioning_method=DecisioningMethod.SERVER_SIDE)
+        try:
+            response = structure_response(body)
+        except (TypeError, ValueError) as exc:
+            raise ResponseDecodingError(f"Delivery response is not a valid Delivery API response: {exc}") from exc
+        return build_envelope(prepared, body, decisioning_method=DecisioningMethod.SERVER_SIDE, response=response)
 
     # -- callback= / err_callback= -----------------------------------------------------
 

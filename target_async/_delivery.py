@@ -7,7 +7,6 @@ A request is normalised in its wire form (camelCase dict) so that the user's
 from __future__ import annotations
 
 import logging
-import os
 import re
 import time
 from collections.abc import Mapping
@@ -30,6 +29,7 @@ from ._cookies import (
 )
 from ._exceptions import TargetValidationError
 from ._options import CallOptions
+from ._random import random_id
 from .models import DecisioningMethod, DeliveryRequest
 
 if TYPE_CHECKING:
@@ -45,6 +45,7 @@ __all__ = [
     "new_uuid4",
     "prepare_request",
     "request_dict",
+    "structure_response",
 ]
 
 _CHANNELS = frozenset({"web", "mobile"})
@@ -57,8 +58,8 @@ _UUID_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcde
 
 
 def new_uuid4() -> str:
-    """`str(uuid.uuid4())`, formatted directly: same randomness source, a third of the cost."""
-    h = os.urandom(16).hex()
+    """`str(uuid.uuid4())`, formatted directly: same randomness source, a fifth of the cost."""
+    h = random_id()
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_UUID_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
 
 
@@ -321,15 +322,19 @@ class ResponseMeta:
         return getattr(self, name)
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, eq=False, repr=False)
 class TargetDeliveryResponse:
     """What `get_offers` and `send_notifications` return.
 
     Attributes as in the official SDK; item access (`result["response"]`) works too.
+    Build it with `response` (a `DeliveryResponse`) or `response_body` (its wire JSON, then
+    structured on first access of `response`).
     """
 
-    response: DeliveryResponse
-    request_body: dict[str, Any] = attrs.field(repr=False)
+    _response: DeliveryResponse | None = attrs.field(default=None, alias="response")
+    response_body: Mapping[str, Any] | None = None
+    """The response as wire JSON (camelCase), when it was built from it."""
+    request_body: dict[str, Any]
     target_cookie: Cookie
     target_location_hint_cookie: Cookie | None = None
     analytics_details: list[AnalyticsResponse] | None = None
@@ -337,7 +342,20 @@ class TargetDeliveryResponse:
     response_tokens: list[dict[str, Any]] = attrs.field(factory=list)
     meta: ResponseMeta
     visitor_state: Any = None
-    _request: DeliveryRequest | None = attrs.field(default=None, init=False, repr=False)
+    _request: DeliveryRequest | None = attrs.field(default=None, init=False)
+
+    def __attrs_post_init__(self) -> None:
+        if self._response is None and self.response_body is None:
+            raise TypeError("TargetDeliveryResponse needs response or response_body")
+
+    @property
+    def response(self) -> DeliveryResponse:
+        """The Delivery API response."""
+        if self._response is None:
+            # A local decision's response is structured only when someone reads it.
+            assert self.response_body is not None
+            self._response = structure_response(self.response_body)
+        return self._response
 
     @property
     def request(self) -> DeliveryRequest:
@@ -345,6 +363,20 @@ class TargetDeliveryResponse:
         if self._request is None:
             self._request = _serde.structure(self.request_body, DeliveryRequest)
         return self._request
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, TargetDeliveryResponse)
+        return self.response == other.response and all(
+            getattr(self, name) == getattr(other, name) for name in _COMPARED_FIELDS
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # compared by value and mutable, as attrs makes it
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in _SHOWN_FIELDS)
+        return f"TargetDeliveryResponse(response={self.response!r}, {shown})"
 
     def __getitem__(self, key: str) -> Any:
         name = _ENVELOPE_ALIASES.get(key, key)
@@ -361,6 +393,19 @@ class TargetDeliveryResponse:
         except KeyError:
             return default
 
+
+# What equality and repr look at besides `response` (bodies and caches are not shown or compared).
+_COMPARED_FIELDS = (
+    "request_body",
+    "target_cookie",
+    "target_location_hint_cookie",
+    "analytics_details",
+    "trace",
+    "response_tokens",
+    "meta",
+    "visitor_state",
+)
+_SHOWN_FIELDS = tuple(name for name in _COMPARED_FIELDS if name != "request_body")
 
 _ENVELOPE_KEYS = frozenset(
     {
@@ -388,32 +433,48 @@ _ENVELOPE_ALIASES = {
 }
 
 
-def _details(response: DeliveryResponse) -> list[Any]:
-    """Response parts in the order the official SDKs flatten them."""
-    parts: list[Any] = []
-    if response.execute is not None:
-        if response.execute.page_load is not None:
-            parts.append(response.execute.page_load)
-        parts.extend(response.execute.mboxes or [])
-    if response.prefetch is not None:
-        if response.prefetch.page_load is not None:
-            parts.append(response.prefetch.page_load)
-        parts.extend(response.prefetch.views or [])
-        parts.extend(response.prefetch.mboxes or [])
+def _details(response: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """Response parts (wire JSON) in the order the official SDKs flatten them."""
+    parts: list[Mapping[str, Any]] = []
+    execute = response.get("execute")
+    if execute:
+        if execute.get("pageLoad") is not None:
+            parts.append(execute["pageLoad"])
+        parts.extend(execute.get("mboxes") or ())
+    prefetch = response.get("prefetch")
+    if prefetch:
+        if prefetch.get("pageLoad") is not None:
+            parts.append(prefetch["pageLoad"])
+        parts.extend(prefetch.get("views") or ())
+        parts.extend(prefetch.get("mboxes") or ())
     return parts
 
 
+# The response models are imported by the first response (most imports of the SDK never
+# structure one), then kept in globals: a function-level import costs ~0.5 us a call.
 _response_model: type[DeliveryResponse] | None = None
+_analytics_model: type[AnalyticsResponse] | None = None
 
 
 def _load_response_model() -> type[DeliveryResponse]:
-    """`DeliveryResponse`, imported by the first response (most imports of the SDK never
-    structure one); kept in a global because a function-level import costs ~0.5 us a call."""
     global _response_model
     from .models import DeliveryResponse
 
     _response_model = DeliveryResponse
     return DeliveryResponse
+
+
+def structure_response(body: Mapping[str, Any]) -> DeliveryResponse:
+    """Wire JSON as a `DeliveryResponse`; raises TypeError / ValueError (see `_serde`)."""
+    return _serde.structure(body, _response_model or _load_response_model())
+
+
+def _load_analytics_model() -> type[AnalyticsResponse]:
+    global _analytics_model
+    from .models import AnalyticsResponse
+
+    _analytics_model = AnalyticsResponse
+    return AnalyticsResponse
 
 
 def build_envelope(
@@ -424,26 +485,38 @@ def build_envelope(
     remote_mboxes: list[str] | None = None,
     remote_views: list[str] | None = None,
     now: float | None = None,
+    response: DeliveryResponse | None = None,
 ) -> TargetDeliveryResponse:
-    """Wrap a Delivery API response with the cookies and flattened details for the caller."""
-    response = _serde.structure(response_body, _response_model or _load_response_model())
-    tnt_id = response.id.tnt_id if response.id is not None else None
-    cluster = prepared.cluster or cluster_from_edge_host(response.edge_host)
+    """Wrap a Delivery API response with the cookies and flattened details for the caller.
+
+    `response` is `response_body` already structured: the client structures an edge's
+    answer first, so that a malformed one fails the call. Without it (a local decision,
+    well-formed by construction) `response` is structured when first read.
+    """
+    if response is not None:
+        tnt_id = response.id.tnt_id if response.id is not None else None
+        edge = response.edge_host
+    else:
+        tnt_id = (response_body.get("id") or {}).get("tntId")
+        edge = response_body.get("edgeHost")
+    cluster = prepared.cluster or cluster_from_edge_host(edge)
 
     analytics: list[Any] = []
     traces: list[Any] = []
     tokens: list[dict[str, Any]] = []
-    # One pass over the parts (this runs on every response).
-    for part in _details(response):
-        if getattr(part, "analytics", None) is not None:
-            analytics.append(part.analytics)
-        if getattr(part, "trace", None):
-            traces.append(part.trace)
-        for option in getattr(part, "options", None) or ():
-            if option.response_tokens:
-                tokens.append(option.response_tokens)
+    # One pass over the parts (this runs on every response). Trace and response tokens are
+    # free-form: the structured response shares these very objects.
+    for part in _details(response_body):
+        if part.get("analytics") is not None:
+            analytics.append(_serde.structure(part["analytics"], _analytics_model or _load_analytics_model()))
+        if part.get("trace"):
+            traces.append(part["trace"])
+        for option in part.get("options") or ():
+            if option.get("responseTokens"):
+                tokens.append(option["responseTokens"])
     return TargetDeliveryResponse(
         response=response,
+        response_body=response_body,
         request_body=prepared.body,
         target_cookie=target_cookie(prepared.session_id, tnt_id, now=now),
         target_location_hint_cookie=location_hint_cookie(cluster),

@@ -22,7 +22,7 @@ import math
 import time
 from collections.abc import Mapping
 from datetime import datetime, timezone
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import anyio
 import anyio.abc
@@ -30,7 +30,7 @@ import attrs
 import httpx
 
 from ._config import RetryPolicy, TargetConfig
-from ._delivery import PreparedRequest, TargetDeliveryResponse, build_envelope, new_uuid4
+from ._delivery import PreparedRequest, TargetDeliveryResponse, build_envelope
 from ._events import EventEmitter
 from ._exceptions import ArtifactError, ArtifactNotReadyError, ClientStateError
 from ._notifications import NotificationPipeline
@@ -298,10 +298,12 @@ class OnDeviceDecisioning:
             with anyio.move_on_after(wait_ms / 1000):
                 await self.provider.first_load_done.wait()
 
-    async def get_offers(
-        self, call: CallOptions, prepared: PreparedRequest, method: DecisioningMethod
-    ) -> TargetDeliveryResponse | None:
-        """Decide a prepared request locally; None when it must go to the edge instead (hybrid).
+    def decide_now(
+        self, prepared: PreparedRequest, method: DecisioningMethod
+    ) -> TargetDeliveryResponse | Literal["geo lookup"] | None:
+        """Decide a prepared request locally, without waiting (a plain call: no await on the
+        hot path). None when it must go to the edge instead (hybrid); "geo lookup" when its
+        IP address must be located first (then call `decide_after_geo_lookup`).
 
         Raises `ArtifactNotReadyError` for an on-device call before the first artifact.
         """
@@ -317,10 +319,22 @@ class OnDeviceDecisioning:
             if mboxes or views:
                 return None
         if needs_geo_lookup(artifact, request):
-            geo = await self._lookup_geo(request, call.timeout or self._config.timeout)
-            if geo:
-                request = with_geo(request, geo)
-                prepared = attrs.evolve(prepared, body=request)
+            return "geo lookup"
+        return self._decide(artifact, prepared, started)
+
+    async def decide_after_geo_lookup(self, call: CallOptions, prepared: PreparedRequest) -> TargetDeliveryResponse:
+        """`decide_now` for a request that needs its geo first; decides without it when the
+        lookup fails or takes longer than the call's timeout."""
+        artifact = self.provider.artifact
+        assert artifact is not None  # `decide_now` saw it, and an artifact is never unloaded
+        started = time.perf_counter()
+        geo = await self._lookup_geo(prepared.body, call.timeout or self._config.timeout)
+        if geo:
+            prepared = attrs.evolve(prepared, body=with_geo(prepared.body, geo))
+        return self._decide(artifact, prepared, started)
+
+    def _decide(self, artifact: CompiledArtifact, prepared: PreparedRequest, started: float) -> TargetDeliveryResponse:
+        request = prepared.body
         now_ms = int(time.time() * 1000)
         parsed = time.perf_counter()
         decision = decide(
@@ -333,12 +347,14 @@ class OnDeviceDecisioning:
             artifact_info=self.provider.info,
         )
         if self._telemetry.enabled:
+            execution_ms = (time.perf_counter() - parsed) * 1000
+            # Built when it is sent: the request and the response are not changed after this.
             self._telemetry.add(
-                telemetry_entry(
+                lambda: telemetry_entry(
                     request,
                     decision.response,
                     decisioning_method=_ON_DEVICE,
-                    execution_ms=(time.perf_counter() - parsed) * 1000,
+                    execution_ms=execution_ms,
                     parsing_ms=(parsed - started) * 1000,
                     timestamp_ms=now_ms,
                 )
@@ -361,25 +377,30 @@ class OnDeviceDecisioning:
         notification queue with one request per call.
         """
         telemetry = self._telemetry
-        if not decision.notifications:
+        if decision.notifications:
+            # The pipeline attaches the waiting telemetry entries when it sends this.
+            entries = []
+        else:
             now = time.monotonic()
             if not telemetry or now - self._telemetry_sent_at < TELEMETRY_ONLY_INTERVAL:
                 return
             self._telemetry_sent_at = now
-        payload = notification_request(decided.body, decision, telemetry_entries=telemetry.drain())
+            entries = telemetry.drain()
+        # The decision is dropped after this: its notifications need no copies.
+        payload = notification_request(decided.body, decision, telemetry_entries=entries, copy=False)
         if payload is None:
             return
         body: dict[str, Any] = payload["request"]
         for key in _REPORTED_REQUEST_KEYS:
             if key in decided.body:
                 body[key] = decided.body[key]
-        body["requestId"] = new_uuid4()
         # Built directly rather than with `attrs.evolve` (several times slower): once per call.
         report = PreparedRequest(
             body=body, session_id=decided.session_id, cluster=decided.cluster, host=decided.host
         )
         try:
-            self._notifications.submit_prepared(report)
+            # The pipeline gives it its request id (the one default it lacks) when it is sent.
+            self._notifications.submit_prepared(report, has_defaults=False)
         except ClientStateError as error:  # a call racing with aclose()
             self._config.logger.warning("On-device notifications not sent: %s", error)
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import collections
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeAlias
 
-__all__ = ["TelemetryStore"]
+__all__ = ["Entry", "TelemetryStore"]
+
+Entry: TypeAlias = "dict[str, Any] | Callable[[], dict[str, Any]]"
 
 # Telemetry is best effort: past this many unsent entries the oldest are dropped, so a
 # client that never talks to the edge cannot grow without bound.
@@ -13,14 +16,18 @@ MAX_PENDING_ENTRIES = 1000
 
 
 class TelemetryStore:
-    """A bounded FIFO of telemetry entries (camelCase `TelemetryEntry` dicts)."""
+    """A bounded FIFO of telemetry entries (camelCase `TelemetryEntry` dicts).
+
+    An entry may be added as a function that builds it: it is then built when it is
+    sent, off the path of the call it describes.
+    """
 
     def __init__(self, *, enabled: bool, max_entries: int = MAX_PENDING_ENTRIES) -> None:
         self.enabled = enabled
-        self._entries: collections.deque[dict[str, Any]] = collections.deque(maxlen=max_entries)
+        self._entries: collections.deque[Entry] = collections.deque(maxlen=max_entries)
         self.dropped = 0
 
-    def add(self, entry: dict[str, Any]) -> None:
+    def add(self, entry: Entry) -> None:
         if not self.enabled:
             return
         if len(self._entries) == self._entries.maxlen:
@@ -32,7 +39,7 @@ class TelemetryStore:
 
     def drain(self) -> list[dict[str, Any]]:
         """Take every pending entry (the caller sends them or puts them back)."""
-        entries = list(self._entries)
+        entries = [entry() if callable(entry) else entry for entry in self._entries]
         self._entries.clear()
         return entries
 

@@ -200,6 +200,11 @@ async def test_http_errors_are_typed_and_retried_per_policy(target_edge: LocalEd
         with pytest.raises(ResponseDecodingError):
             await client.get_offers(request=request)
 
+        # JSON, but not a Delivery API response: fails the call, not a later attribute access.
+        target_edge.faults.add(Fault(kind="status", status_code=200, body='{"execute": ["not", "an object"]}', times=1))
+        with pytest.raises(ResponseDecodingError, match="not a valid Delivery API response"):
+            await client.get_offers(request=request)
+
         target_edge.faults.add(Fault(kind="reset", times=3))
         with pytest.raises(TargetConnectionError):
             await client.get_offers(request=request)

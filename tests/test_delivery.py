@@ -219,6 +219,46 @@ def test_envelope_flattens_details_in_the_official_order_and_sets_cookies() -> N
         result["nope"]
 
 
+def test_a_lazily_structured_envelope_equals_the_eager_one() -> None:
+    from target_async._delivery import TargetDeliveryResponse, structure_response
+    from target_async.models import DecisioningMethod, DeliveryResponse
+
+    prepared = prepare(SEED_REQUEST, session_id="s1")
+    body = {
+        "status": 200,
+        "id": {"tntId": "t.28_0"},
+        "prefetch": {
+            "mboxes": [
+                {
+                    "name": "home",
+                    "index": 0,
+                    "analytics": {"payload": {"pe": "tnt"}},
+                    "options": [{"type": "json", "content": {"a": 1}, "responseTokens": {"offer.id": 7}}],
+                }
+            ]
+        },
+    }
+    method = DecisioningMethod.ON_DEVICE
+    lazy = build_envelope(prepared, body, decisioning_method=method, now=1_000_000.0)
+    eager = build_envelope(
+        prepared, body, decisioning_method=method, now=1_000_000.0, response=structure_response(body)
+    )
+    assert lazy.response_body is body
+    assert lazy == eager and eager == lazy
+    assert lazy.response is lazy.response  # structured once, on first access
+    assert isinstance(lazy.response, DeliveryResponse) and lazy.response.prefetch is not None
+    assert lazy.response_tokens == eager.response_tokens == [{"offer.id": 7}]
+    assert lazy.analytics_details == eager.analytics_details
+    assert lazy.target_cookie == eager.target_cookie
+    assert lazy.target_location_hint_cookie == eager.target_location_hint_cookie
+    assert repr(lazy) == repr(eager) and repr(lazy).startswith("TargetDeliveryResponse(response=DeliveryResponse(")
+    assert lazy != build_envelope(prepared, {**body, "status": 206}, decisioning_method=method, now=1_000_000.0)
+    with pytest.raises(TypeError):
+        hash(lazy)
+    with pytest.raises(TypeError, match="response or response_body"):
+        TargetDeliveryResponse(request_body={}, target_cookie=lazy.target_cookie, meta=lazy.meta)
+
+
 def test_request_defaults_are_applied_once_and_only_where_missing() -> None:
     config = parse_config({**BASE, "property_token": "cfg", "environment_id": 3})
     analytics = {"trackingServer": "ts.example.com"}

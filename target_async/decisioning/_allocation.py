@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Mapping
 from typing import Any
 
 import mmh3
 
+from .._random import random_id
 from ._js import js_string
 
 __all__ = [
@@ -26,13 +26,12 @@ _CAMPAIGN_BUCKET_SALT = "0"
 
 def new_id() -> str:
     """A random 32-hex-digit id, the form Target uses for tntIds and notification ids."""
-    return os.urandom(16).hex()
+    return random_id()
 
 
 def new_id_pair() -> tuple[str, str]:
-    """Two `new_id`s from one call for random bytes (notifications need an id and an impression id)."""
-    digits = os.urandom(32).hex()
-    return digits[:32], digits[32:]
+    """Two `new_id`s (notifications need an id and an impression id)."""
+    return random_id(), random_id()
 
 
 def hash_unencoded_chars(text: str) -> int:

@@ -128,12 +128,15 @@ def notification_request(
     decision: LocalDecision,
     *,
     telemetry_entries: Sequence[Mapping[str, Any]] = (),
+    copy: bool = True,
 ) -> dict[str, Any] | None:
     """The Delivery request body that reports an on-device call, or None when there is nothing to send.
 
     It carries the visitor id the decision used (with any generated tntId), the request's
     context and experienceCloud, the decision's display notifications and the pending
     telemetry entries. The client sends it as `send_notifications` would (server-side).
+    With `copy=False` the body takes the decision's notification dicts themselves (for a
+    caller that drops the decision afterwards).
     """
     notifications = decision.notifications
     if not notifications and not telemetry_entries:
@@ -145,14 +148,16 @@ def notification_request(
     experience_cloud = request.get("experienceCloud")
     if experience_cloud is not None:
         body["experienceCloud"] = experience_cloud
-    if notifications:
+    if notifications and copy:
         copies = []
         for notification in notifications:
-            copy = dict(notification)  # the decision keeps its own, e.g. for its traces
-            copy["mbox"] = dict(copy["mbox"])
-            copy["tokens"] = list(copy["tokens"])
-            copies.append(copy)
+            copied = dict(notification)  # the decision keeps its own
+            copied["mbox"] = dict(copied["mbox"])
+            copied["tokens"] = list(copied["tokens"])
+            copies.append(copied)
         body["notifications"] = copies
+    elif notifications:
+        body["notifications"] = list(notifications)
     if telemetry_entries:
         body["telemetry"] = {"entries": [dict(entry) for entry in telemetry_entries]}
     return {"request": body}
