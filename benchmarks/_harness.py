@@ -51,7 +51,7 @@ class Settings:
     duration: float = 1.5  # seconds of load per throughput sample
     levels: tuple[int, ...] = (1, 10, 50, 200)  # requests in flight
     option_levels: tuple[int, ...] = (1, 50)  # the same, for the transport options
-    soak_calls: int = 20_000
+    soak_calls: int = 100_000  # the long run
     import_runs: int = 9
     micro_repeat: int = 2_000  # operations per micro-benchmark sample
     official: bool = True  # install and drive target-python-sdk 1.1.0

@@ -124,15 +124,28 @@ async def _client_rows(name: str, raw: dict[str, Any], settings: Settings, edge:
         def get_offers(body: dict[str, Any]) -> Callable[[], Awaitable[object]]:
             return lambda: client.get_offers({"request": body, "session_id": "s-1"})
 
+        async def get_offers_and_read_response() -> object:
+            # A local decision's `response` models are built on first access: this shows
+            # what reading them adds.
+            result = await client.get_offers({"request": EXECUTE_MBOX, "session_id": "s-1"})
+            return result.response
+
         # Each call queues a display notification: stay well under the pipeline's queue
         # (10,000), which thousands of decisions a second would otherwise fill.
         fewer = settings.scaled(micro_repeat=max(1, settings.micro_repeat // 4))
         mbox_us = await _per_call_us_async(get_offers(EXECUTE_MBOX), fewer)
+        mbox_read_us = await _per_call_us_async(get_offers_and_read_response, fewer)
         page_load_us = await _per_call_us_async(get_offers(EXECUTE_PAGE_LOAD), fewer)
     return [
         row(f"client: create → ready, {name}", ready_ms, "ms", group="on-device"),
         row(
             f"client: on-device get_offers one mbox, {name}", mbox_us, "µs/call", group="on-device"
+        ),
+        row(
+            f"client: on-device get_offers one mbox + read result.response, {name}",
+            mbox_read_us,
+            "µs/call",
+            group="on-device",
         ),
         row(
             f"client: on-device get_offers pageLoad, {name}",

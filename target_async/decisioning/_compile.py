@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -13,7 +14,7 @@ from .._exceptions import ArtifactError
 from ._context import ContextParts, context_parts, merged_context_parts
 from ._js import js_string
 from ._jsonlogic import Evaluator, compile_logic, var_paths
-from ._template import Template, template
+from ._template import Template, lazy_template
 
 __all__ = [
     "SUPPORTED_ARTIFACT_MAJOR_VERSION",
@@ -53,10 +54,11 @@ _GEO_RESPONSE_TOKENS: Final = (
 
 @attrs.frozen(eq=False)
 class CompiledRule:
-    """One artifact rule, with its condition compiled and its response templates pre-built.
+    """One artifact rule, with its condition compiled and its response templates.
 
     Each template call returns a fresh response body (see `_template`): decisions never
-    share mutable content with each other or with the artifact.
+    share mutable content with each other or with the artifact. A template is built from
+    the rule's `raw` consequence when first used.
     """
 
     raw: Mapping[str, Any]
@@ -148,32 +150,30 @@ def _has_macro(option: Mapping[str, Any]) -> bool:
     return False
 
 
-def _templates(
-    consequence: Mapping[str, Any], meta_tokens: dict[str, Any]
-) -> tuple[Template, Template, Template]:
-    """Response body templates for execute mboxes, prefetch mboxes and prefetch views.
+def _execute_body(consequence: Mapping[str, Any], meta_tokens: dict[str, Any]) -> dict[str, Any]:
+    """An execute mbox's body: blank options dropped, eventTokens removed, only click metrics kept."""
+    base = {key: value for key, value in consequence.items() if key not in ("options", "metrics")}
+    body = base | {
+        "options": [
+            {key: value for key, value in option.items() if key != "eventToken"}
+            | {"responseTokens": meta_tokens}
+            for option in consequence.get("options") or []
+            if "type" in option or "content" in option
+        ]
+    }
+    click_metrics = [metric for metric in consequence.get("metrics") or [] if metric.get("type") == "click"]
+    if click_metrics:
+        body["metrics"] = click_metrics
+    return body
 
-    execute: blank options dropped, eventTokens removed, only click metrics kept.
-    prefetch: every option carries an eventToken (a display metric's one at the same index
-    when the option has none); metrics only kept for views.
-    """
-    options: list[dict[str, Any]] = list(consequence.get("options") or [])
+
+def _prefetch_body(consequence: Mapping[str, Any], meta_tokens: dict[str, Any]) -> dict[str, Any]:
+    """A prefetched mbox's body: every option carries an eventToken (a display metric's one at
+    the same index when the option has none); no metrics."""
     metrics: list[dict[str, Any]] = list(consequence.get("metrics") or [])
     base = {key: value for key, value in consequence.items() if key not in ("options", "metrics")}
-
-    execute_options = [
-        {key: value for key, value in option.items() if key != "eventToken"}
-        | {"responseTokens": meta_tokens}
-        for option in options
-        if "type" in option or "content" in option
-    ]
-    click_metrics = [metric for metric in metrics if metric.get("type") == "click"]
-    execute = base | {"options": execute_options}
-    if click_metrics:
-        execute["metrics"] = click_metrics
-
-    prefetch_options = []
-    for position, option in enumerate(options):
+    options = []
+    for position, option in enumerate(consequence.get("options") or []):
         event_token = option.get("eventToken")
         if (
             event_token is None
@@ -186,10 +186,13 @@ def _templates(
             prefetch_option.pop("eventToken", None)
         else:
             prefetch_option["eventToken"] = event_token
-        prefetch_options.append(prefetch_option)
-    prefetch = base | {"options": prefetch_options}
-    view = prefetch | {"metrics": metrics}
-    return template(execute), template(prefetch), template(view)
+        options.append(prefetch_option)
+    return base | {"options": options}
+
+
+def _view_body(consequence: Mapping[str, Any], meta_tokens: dict[str, Any]) -> dict[str, Any]:
+    """A prefetched view's body: the prefetch body with all the metrics."""
+    return _prefetch_body(consequence, meta_tokens) | {"metrics": list(consequence.get("metrics") or [])}
 
 
 # (compiled condition, whether it reads `allocation`, the other context parts it reads)
@@ -226,7 +229,11 @@ def _compile_rule(
         if key in response_tokens and meta.get(key) is not None
     } | _DECISIONING_METHOD_TOKEN
     options = consequence.get("options") or []
-    execute, prefetch, view = _templates(consequence, meta_tokens)
+    # Built on first use: most rules answer in one mode only, and a big artifact has many rules.
+    execute, prefetch, view = (
+        lazy_template(functools.partial(body, consequence, meta_tokens))
+        for body in (_execute_body, _prefetch_body, _view_body)
+    )
     activity_id = meta.get("activity.id")
     return CompiledRule(
         raw=raw,
@@ -276,6 +283,8 @@ def compile_artifact(raw: Mapping[str, Any]) -> CompiledArtifact:
 
     Raises `ArtifactError` when the artifact's major version is not 1, when it is malformed,
     or when a rule uses a json-logic operator this engine does not know (the message names it).
+    The compiled artifact keeps parts of `raw` (rules, for traces and responses): do not
+    change `raw` afterwards.
     """
     if not isinstance(raw, Mapping):
         raise ArtifactError("Invalid Artifact: not a JSON object")

@@ -13,7 +13,7 @@ import marshal
 from collections.abc import Callable
 from typing import Any, Final
 
-__all__ = ["Template", "template"]
+__all__ = ["Template", "lazy_template", "template"]
 
 Template = Callable[[], Any]
 
@@ -36,6 +36,22 @@ def template(value: Any) -> Template:
     # Anything else (tuples, dict subclasses...) is not JSON-decoded data: round-trip it
     # through marshal, which also rejects what cannot be copied at all.
     return functools.partial(marshal.loads, marshal.dumps(value, _MARSHAL_VERSION))
+
+
+def lazy_template(build: Callable[[], Any]) -> Template:
+    """`template(build())`, with `build` called on the first copy rather than now.
+
+    Two threads copying first at once may both build: the templates are equal.
+    """
+    built: Template | None = None
+
+    def copy() -> Any:
+        nonlocal built
+        if built is None:
+            built = template(build())
+        return built()
+
+    return copy
 
 
 def _dict_template(value: dict[Any, Any]) -> Template:

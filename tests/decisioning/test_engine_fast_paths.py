@@ -10,7 +10,22 @@ import pytest
 from target_async.decisioning._context import ALL_CONTEXT_PARTS, context_parts
 from target_async.decisioning._js import js_loose_eq, logic_truthy
 from target_async.decisioning._jsonlogic import compile_logic
-from target_async.decisioning._template import template
+from target_async.decisioning._template import lazy_template, template
+
+
+def test_a_lazy_template_builds_once_on_first_copy() -> None:
+    builds: list[int] = []
+
+    def build() -> dict[str, Any]:
+        builds.append(1)
+        return {"options": [{"content": {"a": 1}}]}
+
+    make = lazy_template(build)
+    assert builds == []
+    first, second = make(), make()
+    assert builds == [1] and first == second
+    first["options"][0]["content"]["a"] = 2
+    assert make() == {"options": [{"content": {"a": 1}}]}
 
 
 def test_template_copies_are_equal_independent_and_snapshotted() -> None:
