@@ -74,7 +74,8 @@ async def _per_call_us_async(action: Callable[[], Awaitable[object]], settings: 
     return median(samples)
 
 
-def _engine_rows(name: str, raw: dict[str, Any], settings: Settings, decisioning: Any) -> list[Row]:
+def _engine_rows(name: str, content: bytes, settings: Settings, decisioning: Any) -> list[Row]:
+    raw = json.loads(content)
     artifact = decisioning.compile_artifact(raw)
     request = {"requestId": "r-1", **EXECUTE_MBOX}
     page_load = {"requestId": "r-1", **EXECUTE_PAGE_LOAD}
@@ -84,9 +85,9 @@ def _engine_rows(name: str, raw: dict[str, Any], settings: Settings, decisioning
 
     return [
         row(
-            f"engine: compile_artifact, {name}",
+            f"engine: load (JSON) + compile_artifact, {name}",
             _per_call_us(
-                lambda: decisioning.compile_artifact(raw),
+                lambda: decisioning.compile_artifact(json.loads(content)),
                 settings.scaled(micro_repeat=max(1, settings.micro_repeat // 50)),
             )
             / 1000,
@@ -167,7 +168,35 @@ def run(settings: Settings, edge: Edge, log: list[str]) -> list[Row]:
         if not path.exists():
             log.append(f"on-device: skipped {name}, {path} is missing")
             continue
-        raw = json.loads(path.read_bytes())
-        rows += _engine_rows(name, raw, settings, decisioning)
-        rows += anyio.run(_client_rows, name, raw, settings, edge)
-    return rows
+        content = path.read_bytes()
+        rows += _engine_rows(name, content, settings, decisioning)
+        rows += anyio.run(_client_rows, name, json.loads(content), settings, edge)
+    return rows + _goal_rows(rows)
+
+
+# Issue #4's targets: (row, goal) with the goal in the row's unit, at most.
+GOALS = (
+    ("client: on-device get_offers one mbox, AB_SIMPLE", 50.0),
+    ("client: on-device get_offers one mbox, 750 KB artifact.json", 300.0),
+    ("client: on-device get_offers pageLoad, 750 KB artifact.json", 300.0),
+    ("engine: load (JSON) + compile_artifact, 750 KB artifact.json", 15.0),
+)
+
+
+def _goal_rows(rows: list[Row]) -> list[Row]:
+    measured = {r["scenario"]: r for r in rows}
+    goals = []
+    for scenario, goal in GOALS:
+        found = measured.get(scenario)
+        if found is not None:
+            goals.append(
+                row(
+                    scenario,
+                    found["value"],
+                    found["unit"].removesuffix("/call"),
+                    group="goal",
+                    goal=f"≤ {goal:g} {found['unit'].removesuffix('/call')}",
+                    met=found["value"] <= goal,
+                )
+            )
+    return goals

@@ -489,7 +489,8 @@ def build_envelope(
 ) -> TargetDeliveryResponse:
     """Wrap a Delivery API response with the cookies and flattened details for the caller.
 
-    `response` is `response_body` already structured: the client structures an edge's
+    `remote_mboxes` / `remote_views` are taken over, not copied. `response` is
+    `response_body` already structured: the client structures an edge's
     answer first, so that a malformed one fails the call. Without it (a local decision,
     well-formed by construction) `response` is structured when first read.
     """
@@ -524,8 +525,8 @@ def build_envelope(
         trace=traces or None,
         response_tokens=tokens,
         meta=ResponseMeta(
-            decisioning_method=decisioning_method.value,
-            remote_mboxes=list(remote_mboxes or []),
-            remote_views=list(remote_views or []),
+            decisioning_method.value,
+            [] if remote_mboxes is None else remote_mboxes,
+            [] if remote_views is None else remote_views,
         ),
     )

@@ -18,6 +18,7 @@ so the ping would cost a request at every start and change nothing.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Mapping
@@ -266,6 +267,23 @@ class ArtifactProvider:
             await anyio.sleep(delay)
 
 
+def _local_telemetry_entry(
+    request: Mapping[str, Any],
+    response: Mapping[str, Any],
+    execution_ms: float,
+    parsing_ms: float,
+    timestamp_ms: int,
+) -> dict[str, Any]:
+    return telemetry_entry(
+        request,
+        response,
+        decisioning_method=_ON_DEVICE,
+        execution_ms=execution_ms,
+        parsing_ms=parsing_ms,
+        timestamp_ms=timestamp_ms,
+    )
+
+
 class OnDeviceDecisioning:
     """The client's on-device side: its artifact provider, geo lookups and local decisions."""
 
@@ -347,16 +365,15 @@ class OnDeviceDecisioning:
             artifact_info=self.provider.info,
         )
         if self._telemetry.enabled:
-            execution_ms = (time.perf_counter() - parsed) * 1000
             # Built when it is sent: the request and the response are not changed after this.
             self._telemetry.add(
-                lambda: telemetry_entry(
+                functools.partial(
+                    _local_telemetry_entry,
                     request,
                     decision.response,
-                    decisioning_method=_ON_DEVICE,
-                    execution_ms=execution_ms,
-                    parsing_ms=(parsed - started) * 1000,
-                    timestamp_ms=now_ms,
+                    (time.perf_counter() - parsed) * 1000,
+                    (parsed - started) * 1000,
+                    now_ms,
                 )
             )
         self._report(prepared, decision)
