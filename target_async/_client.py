@@ -94,7 +94,7 @@ class AsyncTargetClient:
         self._state = _State.UNOPENED
         self._transport = DeliveryTransport(config)
         self._events = EventEmitter(config.events, config.logger)
-        self._telemetry = TelemetryStore(enabled=config.telemetry_enabled)
+        self._telemetry = TelemetryStore(enabled=config.telemetry_enabled, logger=config.logger)
         self._notifications = NotificationPipeline(config, self._transport, self._telemetry, self._events)
         self._exit_stack: AsyncExitStack | None = None
         self._task_group: anyio.abc.TaskGroup | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import logging
 from collections.abc import Callable
 from typing import Any, TypeAlias
 
@@ -22,8 +23,15 @@ class TelemetryStore:
     sent, off the path of the call it describes.
     """
 
-    def __init__(self, *, enabled: bool, max_entries: int = MAX_PENDING_ENTRIES) -> None:
+    def __init__(
+        self,
+        *,
+        enabled: bool,
+        max_entries: int = MAX_PENDING_ENTRIES,
+        logger: logging.Logger | None = None,
+    ) -> None:
         self.enabled = enabled
+        self._logger = logger or logging.getLogger("target_async")
         self._entries: collections.deque[Entry] = collections.deque(maxlen=max_entries)
         self.dropped = 0
 
@@ -39,7 +47,17 @@ class TelemetryStore:
 
     def drain(self) -> list[dict[str, Any]]:
         """Take every pending entry (the caller sends them or puts them back)."""
-        entries = [entry() if callable(entry) else entry for entry in self._entries]
+        entries = []
+        for entry in self._entries:
+            if not callable(entry):
+                entries.append(entry)
+                continue
+            try:
+                entries.append(entry())
+            except Exception:
+                # Best effort: a broken entry must not hold up the request it rides with.
+                self.dropped += 1
+                self._logger.debug("Telemetry entry dropped: building it failed", exc_info=True)
         self._entries.clear()
         return entries
 
