@@ -274,6 +274,7 @@ def _local_telemetry_entry(
     parsing_ms: float,
     timestamp_ms: int,
 ) -> dict[str, Any]:
+    """The telemetry entry of one local decision (positional, for a cheap `functools.partial`)."""
     return telemetry_entry(
         request,
         response,
@@ -365,7 +366,7 @@ class OnDeviceDecisioning:
             artifact_info=self.provider.info,
         )
         if self._telemetry.enabled:
-            # Built when it is sent: the request and the response are not changed after this.
+            # Built when it is sent (the SDK changes neither the request nor the response after this).
             self._telemetry.add(
                 functools.partial(
                     _local_telemetry_entry,
