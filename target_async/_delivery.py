@@ -407,19 +407,8 @@ _COMPARED_FIELDS = (
 )
 _SHOWN_FIELDS = tuple(name for name in _COMPARED_FIELDS if name != "request_body")
 
-_ENVELOPE_KEYS = frozenset(
-    {
-        "response",
-        "request",
-        "target_cookie",
-        "target_location_hint_cookie",
-        "analytics_details",
-        "trace",
-        "response_tokens",
-        "meta",
-        "visitor_state",
-    }
-)
+# The keys of item access: the official SDK's result fields.
+_ENVELOPE_KEYS = frozenset(("response", "request", *_SHOWN_FIELDS))
 # The Node SDK's camelCase spellings, so code ported from it reads the same fields.
 _ENVELOPE_ALIASES = {
     "targetCookie": "target_cookie",
