@@ -130,7 +130,7 @@ def target_cookie(session_id: str, tnt_id: str | None, *, now: float | None = No
 
 def cluster_from_tnt_id(tnt_id: str | None) -> str | None:
     """The edge cluster encoded in a tntId: `<uuid>.<cluster>_<n>` → `<cluster>`."""
-    if not tnt_id:
+    if not tnt_id or "." not in tnt_id:  # most tntIds a page sends carry no location hint
         return None
     parts = tnt_id.split(".")
     if len(parts) != 2 or not parts[1]:

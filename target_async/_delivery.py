@@ -281,16 +281,14 @@ def apply_request_defaults(config: TargetConfig, body: dict[str, Any]) -> None:
                 config.property_token,
             )
 
-    context = get("context")
-    if (
-        context is None
-        or context.get("channel") not in _CHANNELS
-        or context.get("timeOffsetInMinutes") is None
-    ):
-        context = dict(context or {})
-        if context.get("channel") not in _CHANNELS:
+    context = get("context") or {}
+    has_channel = context.get("channel") in _CHANNELS
+    has_offset = context.get("timeOffsetInMinutes") is not None
+    if not (has_channel and has_offset):
+        context = dict(context)
+        if not has_channel:
             context["channel"] = "web"
-        if context.get("timeOffsetInMinutes") is None:
+        if not has_offset:
             context["timeOffsetInMinutes"] = _local_utc_offset_minutes()
         body["context"] = context
 
