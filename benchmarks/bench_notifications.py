@@ -20,7 +20,7 @@ import httpx
 
 from benchmarks._harness import Edge
 from target_async import AsyncTargetClient
-from target_async._delivery import prepare_request
+from target_async._delivery import validate_request
 from target_async._options import CallOptions
 from target_async.testing import DEFAULT_CLIENT, DEFAULT_ORGANIZATION_ID, EdgeTransport
 
@@ -92,8 +92,8 @@ async def _measure(port: int) -> list[dict[str, Any]]:
         async def submit_cost() -> float:
             best = float("inf")
             for _ in range(REPEATS):
-                prepared = [
-                    prepare_request(
+                validated = [
+                    validate_request(
                         client.config,
                         CallOptions(**_call(i % VISITORS, i)),
                         notifications_required=True,
@@ -101,8 +101,8 @@ async def _measure(port: int) -> list[dict[str, Any]]:
                     for i in range(ENQUEUE_CALLS)
                 ]
                 started = time.perf_counter()
-                for request in prepared:
-                    client._notifications.submit_prepared(request)
+                for body, session_id in validated:
+                    client._notifications.submit(body, session_id)
                 best = min(best, (time.perf_counter() - started) / ENQUEUE_CALLS)
                 assert await client.flush()
             return best * 1e6
@@ -158,7 +158,7 @@ async def _measure(port: int) -> list[dict[str, Any]]:
             "ratio": tenfold / send_cost,
         },
         {
-            "scenario": "pipeline only (submit_prepared, validated before)",
+            "scenario": "pipeline only (submit, validated before)",
             "value": pipeline_only,
             "unit": "µs/notification",
             "ratio": pipeline_only / send_cost,

@@ -26,6 +26,7 @@ from ._delivery import (
     prepare_request,
     request_dict,
     structure_response,
+    validate_request,
 )
 from ._events import EventEmitter
 from ._exceptions import (
@@ -366,8 +367,8 @@ class AsyncTargetClient:
             )
         self._check_open()
         # Validated now (bad input raises here); the defaults are applied when it is sent.
-        prepared = prepare_request(self._config, call, notifications_required=True, with_defaults=False)
-        return self._notifications.submit_prepared(prepared, timeout=call.timeout, has_defaults=False)
+        body, session_id = validate_request(self._config, call, notifications_required=True)
+        return self._notifications.submit(body, session_id, call.target_location_hint, call.timeout)
 
     async def flush(self, timeout: float | None = None) -> bool:  # noqa: ASYNC109 - ms, like every timeout of the client
         """Wait until every notification enqueued so far is sent or given up on.

@@ -42,10 +42,12 @@ __all__ = [
     "TargetDeliveryResponse",
     "apply_request_defaults",
     "build_envelope",
+    "edge_route",
     "new_uuid4",
     "prepare_request",
     "request_dict",
     "structure_response",
+    "validate_request",
 ]
 
 _CHANNELS = frozenset({"web", "mobile"})
@@ -193,20 +195,16 @@ def _local_utc_offset_minutes() -> float:
     return -(time.altzone if time.daylight and time.localtime().tm_isdst > 0 else time.timezone) / 60
 
 
-def prepare_request(
-    config: TargetConfig,
-    options: CallOptions,
-    *,
-    notifications_required: bool = False,
-    with_defaults: bool = True,
-) -> PreparedRequest:
-    """Validate and normalise a call's request as the Delivery API expects it.
+def validate_request(
+    config: TargetConfig, options: CallOptions, *, notifications_required: bool = False
+) -> tuple[dict[str, Any], str]:
+    """Check and normalise a call's request: its wire body and session id.
 
     Invalid mboxes and notifications inside an otherwise valid request are dropped with
     a warning, as the official SDKs do; a request that cannot be sent raises
-    `TargetValidationError`. Without `with_defaults`, the defaults that cannot fail and
-    do not route the request are left to `apply_request_defaults` (the notification
-    pipeline applies them in the background, off the caller's path).
+    `TargetValidationError`. The defaults that cannot fail (`apply_request_defaults`) and
+    the edge host (`edge_route`) are left to the caller: the notification pipeline adds
+    them in the background, off the caller's path.
     """
     logger = config.logger
     body = request_dict(
@@ -237,9 +235,8 @@ def prepare_request(
     else:
         raise TargetValidationError("session_id must be 1-128 printable characters without space, '?' or '/'")
 
-    visitor_id: dict[str, Any] = get("id") or {}
-    if (device and device.value and not visitor_id.get("tntId")) or options.customer_ids:
-        visitor_id = dict(visitor_id)  # the caller's dict stays as it was
+    if (device and device.value) or options.customer_ids:
+        visitor_id: dict[str, Any] = dict(get("id") or ())  # the caller's dict stays as it was
         if device and device.value and not visitor_id.get("tntId"):
             visitor_id["tntId"] = device.value
         if options.customer_ids:
@@ -247,15 +244,25 @@ def prepare_request(
                 visitor_id.get("customerIds") or []
             )
         body["id"] = visitor_id
-    if with_defaults:
-        apply_request_defaults(config, body)
+    return body, session_id
 
-    cluster = (
-        cluster_from_tnt_id(visitor_id.get("tntId"))
-        or options.target_location_hint
-        or config.target_location_hint
-    )
-    host = edge_host(config.client, cluster=cluster, server_domain=config.server_domain)
+
+def edge_route(config: TargetConfig, tnt_id: str | None, location_hint: str | None) -> tuple[str | None, str]:
+    """The cluster and edge host of a request: the visitor's tntId wins, then the call's
+    location hint, then the configured one."""
+    cluster = cluster_from_tnt_id(tnt_id) or location_hint or config.target_location_hint
+    return cluster, edge_host(config.client, cluster=cluster, server_domain=config.server_domain)
+
+
+def prepare_request(
+    config: TargetConfig, options: CallOptions, *, notifications_required: bool = False
+) -> PreparedRequest:
+    """Validate and normalise a call's request as the Delivery API expects it
+    (`validate_request`, then its defaults and its edge host)."""
+    body, session_id = validate_request(config, options, notifications_required=notifications_required)
+    apply_request_defaults(config, body)
+    visitor_id = body.get("id")
+    cluster, host = edge_route(config, visitor_id.get("tntId") if visitor_id else None, options.target_location_hint)
     return PreparedRequest(body=body, session_id=session_id, cluster=cluster, host=host)
 
 

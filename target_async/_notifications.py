@@ -1,10 +1,10 @@
 """Fire-and-forget notifications: a bounded background pipeline inside the client.
 
 `AsyncTargetClient.enqueue_notifications` validates a request synchronously, exactly as
-`send_notifications` does, and hands the `PreparedRequest` to
-`NotificationPipeline.submit_prepared`, which only files it under its visitor and wakes
-the dispatcher. Nothing else happens on the caller's path: the request defaults that
-cannot fail (request id, context, ...) are applied by the dispatcher.
+`send_notifications` does, and hands the request body to `NotificationPipeline.submit`,
+which only files it under its visitor and wakes the dispatcher. Nothing else happens on
+the caller's path: the request defaults that cannot fail (request id, context, ...) and
+the edge host are worked out by the dispatcher.
 
 The dispatcher runs in the client's task group. Whenever one of the
 `notification_concurrency` send slots is free, it takes the visitor group that has waited
@@ -35,7 +35,7 @@ import attrs
 
 from . import _serde
 from ._config import TargetConfig
-from ._delivery import PreparedRequest, apply_request_defaults, new_uuid4
+from ._delivery import apply_request_defaults, edge_route, new_uuid4
 from ._events import EventEmitter
 from ._exceptions import (
     ClientStateError,
@@ -57,6 +57,7 @@ _DROP_WARNING_INTERVAL = 10.0  # s
 # customer ids, context, property, experienceCloud, ...) must be equal to share a batch.
 _PER_REQUEST_KEYS = frozenset({"notifications", "requestId", "telemetry"})
 _State = Literal["new", "running", "closing", "closed"]
+_NO_FIELDS: dict[str, Any] = {}  # read-only stand-in for an absent object (saves allocating one)
 
 
 @attrs.frozen
@@ -93,34 +94,33 @@ class _Generation:
 class _Item:
     """One submitted request."""
 
-    __slots__ = ("body", "count", "generation", "has_defaults", "host", "session_id", "timeout", "weight")
+    __slots__ = ("body", "count", "generation", "location_hint", "session_id", "timeout")
 
     def __init__(
         self,
-        prepared: PreparedRequest,
+        body: dict[str, Any],
+        session_id: str,
+        location_hint: str | None,
         count: int,
         timeout: float | None,
         generation: _Generation,
-        has_defaults: bool,
     ) -> None:
-        self.body = prepared.body
-        self.has_defaults = has_defaults
-        self.session_id = prepared.session_id
-        self.host = prepared.host
+        self.body = body
+        self.session_id = session_id
+        self.location_hint = location_hint
         self.count = count
-        # A telemetry-only request has no notification but still takes room in the queue.
-        self.weight = count or 1
         self.timeout = timeout
         self.generation = generation
 
 
 class _Batch:
-    """Requests going out as one Delivery request."""
+    """Requests going out as one Delivery request (to one edge host)."""
 
-    __slots__ = ("count", "items", "last_error")
+    __slots__ = ("count", "host", "items", "last_error")
 
-    def __init__(self, items: list[_Item]) -> None:
+    def __init__(self, items: list[_Item], host: str) -> None:
         self.items = items
+        self.host = host
         self.count = sum(item.count for item in items)
         self.last_error: TargetError | None = None
 
@@ -140,7 +140,7 @@ def _same_envelope(first: dict[str, Any], other: dict[str, Any]) -> bool:
 class NotificationPipeline:
     """The client's background notification sender (see the module docstring).
 
-    `submit_prepared` is the one entry point: `enqueue_notifications` uses it, and so does
+    `submit` is the one entry point: `enqueue_notifications` uses it, and so does
     on-device decisioning for its `execute` notifications and telemetry.
     """
 
@@ -190,13 +190,14 @@ class NotificationPipeline:
 
     # -- the caller's side -------------------------------------------------------------
 
-    def submit_prepared(
-        self, prepared: PreparedRequest, *, timeout: float | None = None, has_defaults: bool = True
+    def submit(
+        self, body: dict[str, Any], session_id: str, location_hint: str | None = None, timeout: float | None = None
     ) -> bool:
         """Queue a validated notifications request (and/or telemetry) for background sending.
 
-        The pipeline takes `prepared.body` over (telemetry is attached to it when it is sent,
-        and `apply_request_defaults` is applied to it first unless it `has_defaults`).
+        `body` and `session_id` as `validate_request` gives them; the pipeline takes `body`
+        over: it applies `apply_request_defaults` to it and attaches the waiting telemetry
+        when it sends it, to the edge `edge_route` picks with `location_hint`.
 
         `timeout`: ms per delivery attempt (default: the client's `timeout`). Returns False
         when the queue is full and the request was dropped (counted, WARNING logged).
@@ -209,28 +210,30 @@ class NotificationPipeline:
                 if self._state == "new"
                 else "The client is closed; create a new one"
             )
-        body = prepared.body
         count = len(body.get("notifications") or ())
-        item = _Item(prepared, count, timeout, self._generation, has_defaults)
-        if self._queued + item.weight > self._capacity:
+        # A telemetry-only request has no notification but still takes room in the queue.
+        weight = count or 1
+        if self._queued + weight > self._capacity:
             self._drop(count)
             return False
-        visitor = body.get("id") or {}
+        visitor = body.get("id") or _NO_FIELDS
+        # Everything the edge host and the visitor depend on; the property token falls back
+        # to the configured one, which the defaults give the request when it is sent.
         key = (
-            prepared.session_id,
-            prepared.host,
+            session_id,
+            location_hint,
             visitor.get("tntId"),
             visitor.get("thirdPartyId"),
             visitor.get("marketingCloudVisitorId"),
-            # Without its defaults yet, a request gets the configured token when sent.
-            (body.get("property") or {}).get("token") or self._config.property_token,
+            (body.get("property") or _NO_FIELDS).get("token") or self._config.property_token,
         )
+        item = _Item(body, session_id, location_hint, count, timeout, self._generation)
         group = self._groups.get(key)
         if group is None:
             self._groups[key] = [item]
         else:
             group.append(item)
-        self._queued += item.weight
+        self._queued += weight
         self._enqueued += count
         self._generation.pending += 1
         if self._wakeup is not None:
@@ -314,7 +317,9 @@ class NotificationPipeline:
             await self._give_up_on_remaining(deadline_ms)
 
     async def _give_up_on_remaining(self, deadline_ms: float) -> None:
-        leftovers: list[tuple[_Batch, TargetError | None]] = [(_Batch(group), None) for group in self._groups.values()]
+        leftovers: list[tuple[_Batch, TargetError | None]] = [
+            (_Batch(group, self._host(group[0])), None) for group in self._groups.values()
+        ]
         leftovers += [(batch, batch.last_error) for batch in self._in_flight]
         self._groups.clear()
         self._in_flight.clear()
@@ -374,22 +379,25 @@ class NotificationPipeline:
         key = next(iter(self._groups))
         group = self._groups.pop(key)
         for item in group:
-            if not item.has_defaults:
-                apply_request_defaults(self._config, item.body)
-                item.has_defaults = True
-        first = group[0].body
-        count = group[0].count
+            apply_request_defaults(self._config, item.body)  # changes nothing the second time
+        first = group[0]
+        count = first.count
         taken = 1
         while taken < len(group):
             item = group[taken]
-            if count + item.count > self._batch_size or not _same_envelope(first, item.body):
+            if count + item.count > self._batch_size or not _same_envelope(first.body, item.body):
                 break
             count += item.count
             taken += 1
         if taken < len(group):
             # Re-inserted last, so one busy visitor cannot starve the others.
             self._groups[key] = group[taken:]
-        return _Batch(group[:taken])
+        return _Batch(group[:taken], self._host(first))
+
+    def _host(self, item: _Item) -> str:
+        """The edge host of `item`'s group: its key holds all that picks it (tntId, location hint)."""
+        visitor = item.body.get("id") or _NO_FIELDS
+        return edge_route(self._config, visitor.get("tntId"), item.location_hint)[1]
 
     def _batch_body(self, batch: _Batch) -> dict[str, Any]:
         items = batch.items
@@ -426,7 +434,7 @@ class NotificationPipeline:
         """
         holding_slot = True
         policy = self._retry
-        host = batch.items[0].host
+        host = batch.host
         try:
             payload = _serde.dumps(self._batch_body(batch))
             timeout = max(item.timeout or self._config.timeout for item in batch.items) / 1000
@@ -468,7 +476,7 @@ class NotificationPipeline:
 
     async def _post(self, batch: _Batch, payload: bytes, budget: float) -> _Failure | None:
         first = batch.items[0]
-        url = f"{self._config.scheme}://{first.host}{DELIVERY_PATH}"
+        url = f"{self._config.scheme}://{batch.host}{DELIVERY_PATH}"
         params = {**self._params, "sessionId": first.session_id}
         self._requests += 1
         try:
@@ -477,7 +485,7 @@ class NotificationPipeline:
                 reply = await self._transport.post_httpx(url, params, payload, new_uuid4(), budget)
         except (TimeoutError, TargetTimeoutError) as exc:
             error = TargetTimeoutError(
-                f"Notification request to {first.host} timed out after {budget * 1000:.0f} ms", url=url
+                f"Notification request to {batch.host} timed out after {budget * 1000:.0f} ms", url=url
             )
             error.__cause__ = exc
             return _Failure(error, retryable=True)
@@ -497,7 +505,7 @@ class NotificationPipeline:
         else:
             self._failed += batch.count
         for item in batch.items:
-            self._queued -= item.weight
+            self._queued -= item.count or 1
             generation = item.generation
             generation.pending -= 1
             if not delivered:

@@ -412,13 +412,9 @@ class OnDeviceDecisioning:
         for key in _REPORTED_REQUEST_KEYS:
             if key in decided.body:
                 body[key] = decided.body[key]
-        # Built directly rather than with `attrs.evolve` (several times slower): once per call.
-        report = PreparedRequest(
-            body=body, session_id=decided.session_id, cluster=decided.cluster, host=decided.host
-        )
         try:
             # The pipeline gives it its request id (the one default it lacks) when it is sent.
-            self._notifications.submit_prepared(report, has_defaults=False)
+            self._notifications.submit(body, decided.session_id, decided.cluster)
         except ClientStateError as error:  # a call racing with aclose()
             self._config.logger.warning("On-device notifications not sent: %s", error)
 

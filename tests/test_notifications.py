@@ -25,7 +25,7 @@ from target_async._config import (
     DEFAULT_SHUTDOWN_TIMEOUT,
     parse_config,
 )
-from target_async._delivery import prepare_request
+from target_async._delivery import validate_request
 from target_async._events import TargetEvent
 from target_async._options import CallOptions
 from target_async.testing import Fault, LocalEdge
@@ -396,7 +396,7 @@ async def test_closing_inside_a_cancelled_task_still_drains(target_edge: LocalEd
     assert client.notification_stats.sent == 5
 
 
-async def test_submit_prepared_sends_on_device_telemetry_without_notifications(
+async def test_submit_sends_on_device_telemetry_without_notifications(
     target_edge: LocalEdge,
 ) -> None:
     entry = {
@@ -406,12 +406,12 @@ async def test_submit_prepared_sends_on_device_telemetry_without_notifications(
         "features": {"decisioningMethod": "on-device"},
     }
     async with client_for(target_edge) as client:
-        prepared = prepare_request(
+        body, session_id = validate_request(
             client.config,
             CallOptions(request={"telemetry": {"entries": [entry]}}),
             notifications_required=True,
         )
-        assert client._notifications.submit_prepared(prepared)
+        assert client._notifications.submit(body, session_id)
         assert await client.flush()
 
     [request] = target_edge.requests
