@@ -214,6 +214,25 @@ async def test_enqueued_requests_get_their_defaults_when_sent_and_coalesce_as_if
         validate_delivery_request(body)
 
 
+async def test_enqueued_requests_go_to_the_edge_their_visitor_and_location_hint_pick(
+    target_edge: LocalEdge,
+) -> None:
+    # The worker works out the edge host when it sends: the tntId's cluster wins over the
+    # call's location hint, which wins over the client's host.
+    async with client_for(target_edge) as client:
+        client.enqueue_notifications(request=visitor_request(7, "tnt"), target_location_hint="31")
+        client.enqueue_notifications(request={"notifications": [notification("hint")]}, target_location_hint="31")
+        client.enqueue_notifications(request={"notifications": [notification("none")]})
+        assert await client.flush()
+
+    hosts = {n.id: n.host for n in target_edge.notifications}
+    assert hosts == {
+        "tnt": "mboxedge7.tt.omtrdc.net",
+        "hint": "mboxedge31.tt.omtrdc.net",
+        "none": f"{target_edge.client}.tt.omtrdc.net",
+    }
+
+
 async def test_a_full_queue_drops_counts_and_warns_once(
     target_edge: LocalEdge, caplog: pytest.LogCaptureFixture
 ) -> None:
