@@ -157,6 +157,7 @@ class NotificationPipeline:
         self._events = events
         self._logger = config.logger.getChild("notifications")
         self._capacity = config.notification_queue_size
+        self._property_token = config.property_token
         self._batch_size = config.notification_batch_size
         self._retry = config.notification_retry
         self._params = {"imsOrgId": config.organization_id}
@@ -225,7 +226,7 @@ class NotificationPipeline:
             visitor.get("tntId"),
             visitor.get("thirdPartyId"),
             visitor.get("marketingCloudVisitorId"),
-            (body.get("property") or _NO_FIELDS).get("token") or self._config.property_token,
+            (body.get("property") or _NO_FIELDS).get("token") or self._property_token,
         )
         item = _Item(body, session_id, location_hint, count, timeout, self._generation)
         group = self._groups.get(key)

@@ -108,11 +108,17 @@ def parse_call_options(options: Mapping[str, Any] | None, kwargs: Mapping[str, A
             if key in merged and merged[key] is not value:
                 raise TargetValidationError(f"option {key!r} given both in the options mapping and as a keyword")
             merged[key] = value
-    checked: dict[str, Any] = {}
+    # Copied only when a check changes a value (`""` to None, a str to its enum).
+    checked: dict[str, Any] | None = None
     for key, value in merged.items():
         if key not in _CHECKS:
             raise TargetValidationError(f"Unknown option {key!r}; known options: {', '.join(sorted(_KEYS))}")
-        if value is not None:
-            check = _CHECKS[key]
-            checked[key] = value if check is None else check(key, value)
-    return CallOptions(**checked)
+        check = _CHECKS[key]
+        if check is None or value is None:
+            continue
+        result = check(key, value)
+        if result is not value:
+            if checked is None:
+                checked = dict(merged)
+            checked[key] = result
+    return CallOptions(**(merged if checked is None else checked))
