@@ -2,9 +2,9 @@
 
 `AsyncTargetClient.enqueue_notifications` validates a request synchronously, exactly as
 `send_notifications` does, and hands the request body to `NotificationPipeline.submit`,
-which only files it under its visitor and wakes the dispatcher. Nothing else happens on
-the caller's path: the request defaults that cannot fail (request id, context, ...) and
-the edge host are worked out by the dispatcher.
+which only appends it to a list and wakes the dispatcher. Nothing else happens on the
+caller's path: the dispatcher files each request under its visitor and works out its
+request defaults that cannot fail (request id, context, ...) and its edge host.
 
 The dispatcher runs in the client's task group. Whenever one of the
 `notification_concurrency` send slots is free, it takes the visitor group that has waited
@@ -113,6 +113,10 @@ class _Item:
         self.generation = generation
 
 
+# `submit`'s arguments: body, session id, location hint, notification count, timeout, generation.
+_Submitted = tuple[dict[str, Any], str, "str | None", int, "float | None", _Generation]
+
+
 class _Batch:
     """Requests going out as one Delivery request (to one edge host)."""
 
@@ -157,13 +161,14 @@ class NotificationPipeline:
         self._events = events
         self._logger = config.logger.getChild("notifications")
         self._capacity = config.notification_queue_size
-        self._property_token = config.property_token
         self._batch_size = config.notification_batch_size
         self._retry = config.notification_retry
         self._params = {"imsOrgId": config.organization_id}
         if config.version:
             self._params["version"] = config.version
         self._state: _State = "new"
+        # What `submit` took since the dispatcher last looked, in order.
+        self._submitted: list[_Submitted] = []
         # Requests waiting to be sent, by visitor; dict order is the order groups go out.
         self._groups: dict[tuple[Any, ...], list[_Item]] = {}
         self._in_flight: set[_Batch] = set()
@@ -217,23 +222,8 @@ class NotificationPipeline:
         if self._queued + weight > self._capacity:
             self._drop(count)
             return False
-        visitor = body.get("id") or _NO_FIELDS
-        # Everything the edge host and the visitor depend on; the property token falls back
-        # to the configured one, which the defaults give the request when it is sent.
-        key = (
-            session_id,
-            location_hint,
-            visitor.get("tntId"),
-            visitor.get("thirdPartyId"),
-            visitor.get("marketingCloudVisitorId"),
-            (body.get("property") or _NO_FIELDS).get("token") or self._property_token,
-        )
-        item = _Item(body, session_id, location_hint, count, timeout, self._generation)
-        group = self._groups.get(key)
-        if group is None:
-            self._groups[key] = [item]
-        else:
-            group.append(item)
+        # Filed under its visitor by the dispatcher (`_file_submitted`), off the caller's path.
+        self._submitted.append((body, session_id, location_hint, count, timeout, self._generation))
         self._queued += weight
         self._enqueued += count
         self._generation.pending += 1
@@ -318,6 +308,7 @@ class NotificationPipeline:
             await self._give_up_on_remaining(deadline_ms)
 
     async def _give_up_on_remaining(self, deadline_ms: float) -> None:
+        self._file_submitted()
         leftovers: list[tuple[_Batch, TargetError | None]] = [
             (_Batch(group, self._host(group[0])), None) for group in self._groups.values()
         ]
@@ -365,16 +356,41 @@ class NotificationPipeline:
 
     async def _dispatch(self, task_group: anyio.abc.TaskGroup, slots: anyio.Semaphore) -> None:
         while True:
-            while not self._groups:
+            while not self._groups and not self._submitted:
                 if self._state != "running":
                     return
                 self._wakeup = wakeup = anyio.Event()
                 await wakeup.wait()
             # Take the batch only once a slot is free: requests arriving meanwhile join it.
             await slots.acquire()
+            self._file_submitted()
             batch = self._take_batch()
             self._in_flight.add(batch)
             task_group.start_soon(self._send, batch, slots)
+
+    def _file_submitted(self) -> None:
+        """File each submitted request under its visitor, in the order they came."""
+        submitted, self._submitted = self._submitted, []
+        groups = self._groups
+        property_token = self._config.property_token
+        for body, session_id, location_hint, count, timeout, generation in submitted:
+            visitor = body.get("id") or _NO_FIELDS
+            # Everything the edge host and the visitor depend on; the property token falls
+            # back to the configured one, which the defaults give the request.
+            key = (
+                session_id,
+                location_hint,
+                visitor.get("tntId"),
+                visitor.get("thirdPartyId"),
+                visitor.get("marketingCloudVisitorId"),
+                (body.get("property") or _NO_FIELDS).get("token") or property_token,
+            )
+            item = _Item(body, session_id, location_hint, count, timeout, generation)
+            group = groups.get(key)
+            if group is None:
+                groups[key] = [item]
+            else:
+                group.append(item)
 
     def _take_batch(self) -> _Batch:
         key = next(iter(self._groups))

@@ -296,6 +296,35 @@ async def test_the_shutdown_deadline_gives_up_reports_and_logs_the_exact_count(
     assert target_edge.notifications == []
 
 
+async def test_the_shutdown_deadline_counts_requests_still_waiting_for_a_send_slot(
+    target_edge: LocalEdge, caplog: pytest.LogCaptureFixture
+) -> None:
+    # One send slot, held by a slow first request: what is enqueued after it is never taken
+    # by the dispatcher, and must still be counted, logged and reported at the deadline.
+    target_edge.faults.add(Fault(kind="latency", delay=2.0, path="/rest/v1/delivery"))
+    events: list[TargetEvent] = []
+    client = client_for(
+        target_edge,
+        shutdown_timeout=200,
+        notification_concurrency=1,
+        events={"send_notification_error": events.append},
+    )
+    with caplog.at_level(logging.WARNING, logger=LOGGER):
+        async with client:
+            client.enqueue_notifications(request=visitor_request(0, "0:first"), session_id="session-0")
+            with anyio.fail_after(5):
+                while not target_edge.requests:  # noqa: ASYNC110 - bounded by fail_after
+                    await anyio.sleep(0.01)
+            for i in range(1, 5):
+                client.enqueue_notifications(request=visitor_request(i, f"{i}:later"), session_id=f"session-{i}")
+
+    stats = client.notification_stats
+    assert (stats.enqueued, stats.sent, stats.failed, stats.pending) == (5, 0, 5, 0)
+    lost = [r.getMessage() for r in caplog.records if "not delivered" in r.getMessage()]
+    assert len(lost) == 1 and lost[0].startswith("5 notifications were not delivered")
+    assert sorted(e.notification["id"] for e in events) == ["0:first", "1:later", "2:later", "3:later", "4:later"]
+
+
 async def test_a_non_retryable_answer_is_final_counted_logged_and_reported(
     target_edge: LocalEdge, caplog: pytest.LogCaptureFixture
 ) -> None:
