@@ -395,14 +395,18 @@ class NotificationPipeline:
     def _take_batch(self) -> _Batch:
         key = next(iter(self._groups))
         group = self._groups.pop(key)
-        for item in group:
-            apply_request_defaults(self._config, item.body)  # changes nothing the second time
         first = group[0]
+        # Given to each request looked at (a second time changes nothing): requests compare
+        # as they will be sent.
+        apply_request_defaults(self._config, first.body)
         count = first.count
         taken = 1
         while taken < len(group):
             item = group[taken]
-            if count + item.count > self._batch_size or not _same_envelope(first.body, item.body):
+            if count + item.count > self._batch_size:
+                break
+            apply_request_defaults(self._config, item.body)
+            if not _same_envelope(first.body, item.body):
                 break
             count += item.count
             taken += 1
