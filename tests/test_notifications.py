@@ -20,6 +20,7 @@ from target_async import (
     TargetConfigError,
     TargetValidationError,
 )
+from target_async import _notifications as notifications_module
 from target_async._config import (
     DEFAULT_NOTIFICATION_RETRY,
     DEFAULT_SHUTDOWN_TIMEOUT,
@@ -180,6 +181,30 @@ async def test_waiting_requests_of_one_visitor_are_coalesced_up_to_the_batch_siz
     ]
     for request in target_edge.requests:
         validate_delivery_request(request.json)
+
+
+async def test_a_busy_visitor_costs_the_worker_linear_work(
+    target_edge: LocalEdge, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Many waiting requests of one visitor go out in many batches: each batch must look at
+    # the requests it takes, not at everything still waiting (which would be quadratic).
+    calls = 0
+    apply_defaults = notifications_module.apply_request_defaults
+
+    def counted(config: Any, body: dict[str, Any]) -> None:
+        nonlocal calls
+        calls += 1
+        apply_defaults(config, body)
+
+    monkeypatch.setattr(notifications_module, "apply_request_defaults", counted)
+    requests = 1_000
+    async with client_for(target_edge, notification_batch_size=10, notification_concurrency=1) as client:
+        for k in range(requests):
+            client.enqueue_notifications(request=visitor_request(1, f"1:{k}"), session_id="session-1")
+        assert await client.flush()
+
+    assert len(target_edge.requests) == requests // 10
+    assert requests <= calls <= requests + len(target_edge.requests)
 
 
 async def test_enqueued_requests_get_their_defaults_when_sent_and_coalesce_as_if_they_had_them(
