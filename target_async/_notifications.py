@@ -114,7 +114,7 @@ class _Item:
 
 
 # `submit`'s arguments: body, session id, location hint, notification count, timeout, generation.
-_Submitted = tuple[dict[str, Any], str, "str | None", int, "float | None", _Generation]
+_Submitted = tuple[dict[str, Any], str, str | None, int, float | None, _Generation]
 
 
 class _Batch:
