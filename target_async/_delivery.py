@@ -247,9 +247,11 @@ def validate_request(
     return body, session_id
 
 
-def edge_route(config: TargetConfig, tnt_id: str | None, location_hint: str | None) -> tuple[str | None, str]:
-    """The cluster and edge host of a request: the visitor's tntId wins, then the call's
-    location hint, then the configured one."""
+def edge_route(config: TargetConfig, body: Mapping[str, Any], location_hint: str | None) -> tuple[str | None, str]:
+    """The cluster and edge host of a request body: the visitor's tntId wins, then the
+    call's location hint, then the configured one."""
+    visitor_id = body.get("id")
+    tnt_id = visitor_id.get("tntId") if visitor_id else None
     cluster = cluster_from_tnt_id(tnt_id) or location_hint or config.target_location_hint
     return cluster, edge_host(config.client, cluster=cluster, server_domain=config.server_domain)
 
@@ -261,8 +263,7 @@ def prepare_request(
     (`validate_request`, then its defaults and its edge host)."""
     body, session_id = validate_request(config, options, notifications_required=notifications_required)
     apply_request_defaults(config, body)
-    visitor_id = body.get("id")
-    cluster, host = edge_route(config, visitor_id.get("tntId") if visitor_id else None, options.target_location_hint)
+    cluster, host = edge_route(config, body, options.target_location_hint)
     return PreparedRequest(body=body, session_id=session_id, cluster=cluster, host=host)
 
 

@@ -417,8 +417,7 @@ class NotificationPipeline:
 
     def _host(self, item: _Item) -> str:
         """The edge host of `item`'s group: its key holds all that picks it (tntId, location hint)."""
-        visitor = item.body.get("id") or _NO_FIELDS
-        return edge_route(self._config, visitor.get("tntId"), item.location_hint)[1]
+        return edge_route(self._config, item.body, item.location_hint)[1]
 
     def _batch_body(self, batch: _Batch) -> dict[str, Any]:
         items = batch.items
