@@ -17,7 +17,14 @@ import sys
 
 from benchmarks._harness import ROOT, Row, Settings, median, row
 
-__all__ = ["DEPENDENCIES", "FIRST_CONVERSION", "FIRST_USE", "dominant_imports", "import_ms", "run"]
+__all__ = [
+    "DEPENDENCIES",
+    "FIRST_CONVERSION",
+    "FIRST_USE",
+    "WITHOUT_CLICK",     "dominant_imports",
+    "import_ms",
+    "run",
+]
 
 _PROBE = (
     "{setup}\nimport time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
@@ -27,6 +34,10 @@ FIRST_USE = "from target_async import AsyncTargetClient, DeliveryRequest"
 # What first use cannot go below: the dependencies it needs loaded (the models are attrs
 # classes, the client runs on anyio).
 DEPENDENCIES = "import httpx, attrs, anyio"
+# httpx's `__init__` imports its command-line tool, which loads click and pygments when they
+# are installed (here they come with the dev tools). An install with only the runtime
+# dependencies has neither: with click absent, httpx skips the tool.
+WITHOUT_CLICK = "import sys; sys.modules['click'] = None"
 # The request of `benchmarks.edge_server.TYPICAL_REQUEST`, built as an app builds it.
 FIRST_CONVERSION = f"""{FIRST_USE}
 from target_async import (
@@ -118,6 +129,12 @@ def run(settings: Settings, log: list[str]) -> list[Row]:
     first_use_ratios: list[float] = []
     conversion_ratios: list[float] = []
     dependency_ratios: list[float] = []
+    httpx_alone: list[float] = []
+    httpx_alone_ratios: list[float] = []
+    first_use_alone: list[float] = []
+    first_use_alone_ratios: list[float] = []
+    dependencies_alone: list[float] = []
+    dependency_alone_ratios: list[float] = []
     for _ in range(settings.import_runs):
         # Alternate so all see the same machine state (page cache, load).
         ours.append(import_ms("target_async"))
@@ -125,6 +142,12 @@ def run(settings: Settings, log: list[str]) -> list[Row]:
         conversion.append(import_ms("target_async", FIRST_CONVERSION, setup=response_setup))
         httpx.append(import_ms("httpx"))
         dependencies.append(import_ms("httpx", DEPENDENCIES))
+        httpx_alone.append(import_ms("httpx", setup=WITHOUT_CLICK))
+        first_use_alone.append(import_ms("target_async", FIRST_USE, setup=WITHOUT_CLICK))
+        httpx_alone_ratios.append(httpx_alone[-1] / httpx[-1])
+        first_use_alone_ratios.append(first_use_alone[-1] / httpx_alone[-1])
+        dependencies_alone.append(import_ms("httpx", DEPENDENCIES, setup=WITHOUT_CLICK))
+        dependency_alone_ratios.append(dependencies_alone[-1] / httpx_alone[-1])
         ratios.append(ours[-1] / httpx[-1])
         dependency_ratios.append(dependencies[-1] / httpx[-1])
         first_use_ratios.append(first_use[-1] / httpx[-1])
@@ -162,6 +185,31 @@ def run(settings: Settings, log: list[str]) -> list[Row]:
             "ms",
             median(dependency_ratios),
             "import httpx",
+            group="import",
+        ),
+        # The same two in an install of the runtime dependencies only: a smaller denominator.
+        row(
+            "import httpx without click installed (runtime dependencies only)",
+            median(httpx_alone),
+            "ms",
+            median(httpx_alone_ratios),
+            "import httpx",
+            group="import",
+        ),
+        row(
+            "first use without click installed",
+            median(first_use_alone),
+            "ms",
+            median(first_use_alone_ratios),
+            "import httpx without click installed",
+            group="import",
+        ),
+        row(
+            "dependencies of first use without click installed",
+            median(dependencies_alone),
+            "ms",
+            median(dependency_alone_ratios),
+            "import httpx without click installed",
             group="import",
         ),
         # The goal is judged on first use: lazy names make a bare `import target_async` cheap

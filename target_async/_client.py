@@ -12,7 +12,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, overload
 
 import anyio
-import anyio.abc
 import attrs
 
 from . import _serde
@@ -46,6 +45,8 @@ if sys.version_info < (3, 11):
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
+
+    import anyio.abc
 
     # Imported where used: callbacks (asyncio, concurrent.futures, anyio.from_thread) and
     # the telemetry of a call cost nothing to import until a call needs them.

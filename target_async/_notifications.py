@@ -27,10 +27,9 @@ what is left, counts it as failed and logs how many notifications were not deliv
 from __future__ import annotations
 
 import time
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
-import anyio.abc
 import attrs
 
 from . import _serde
@@ -47,6 +46,10 @@ from ._exceptions import (
 )
 from ._telemetry import TelemetryStore
 from ._transport import DELIVERY_PATH, DeliveryTransport, parse_retry_after, retry_delay
+
+if TYPE_CHECKING:
+    # Types only: anyio.abc loads typing_extensions, which first use does not need.
+    import anyio.abc
 
 __all__ = ["NotificationPipeline", "NotificationStats"]
 
@@ -269,7 +272,7 @@ class NotificationPipeline:
 
     # -- lifecycle ---------------------------------------------------------------------
 
-    async def run(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+    async def run(self, *, task_status: anyio.abc.TaskStatus[None]) -> None:
         """The dispatcher; start it with `await task_group.start(pipeline.run)`.
 
         It returns once `aclose()` began and the queue is empty, or when `aclose()` cancels
