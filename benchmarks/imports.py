@@ -21,7 +21,8 @@ __all__ = [
     "DEPENDENCIES",
     "FIRST_CONVERSION",
     "FIRST_USE",
-    "WITHOUT_CLICK",     "dominant_imports",
+    "WITHOUT_CLICK",
+    "dominant_imports",
     "import_ms",
     "run",
 ]
@@ -144,14 +145,14 @@ def run(settings: Settings, log: list[str]) -> list[Row]:
         dependencies.append(import_ms("httpx", DEPENDENCIES))
         httpx_alone.append(import_ms("httpx", setup=WITHOUT_CLICK))
         first_use_alone.append(import_ms("target_async", FIRST_USE, setup=WITHOUT_CLICK))
-        httpx_alone_ratios.append(httpx_alone[-1] / httpx[-1])
-        first_use_alone_ratios.append(first_use_alone[-1] / httpx_alone[-1])
         dependencies_alone.append(import_ms("httpx", DEPENDENCIES, setup=WITHOUT_CLICK))
-        dependency_alone_ratios.append(dependencies_alone[-1] / httpx_alone[-1])
         ratios.append(ours[-1] / httpx[-1])
         dependency_ratios.append(dependencies[-1] / httpx[-1])
         first_use_ratios.append(first_use[-1] / httpx[-1])
         conversion_ratios.append(conversion[-1] / httpx[-1])
+        httpx_alone_ratios.append(httpx_alone[-1] / httpx[-1])
+        first_use_alone_ratios.append(first_use_alone[-1] / httpx_alone[-1])
+        dependency_alone_ratios.append(dependencies_alone[-1] / httpx_alone[-1])
     ratio = median(ratios)
     log.append("imports: target_async bytecode compiled ahead, as pip does for httpx")
     log.append(
@@ -187,7 +188,7 @@ def run(settings: Settings, log: list[str]) -> list[Row]:
             "import httpx",
             group="import",
         ),
-        # The same two in an install of the runtime dependencies only: a smaller denominator.
+        # httpx, first use and its dependencies in an install of the runtime dependencies only.
         row(
             "import httpx without click installed (runtime dependencies only)",
             median(httpx_alone),

@@ -278,6 +278,7 @@ class NotificationPipeline:
         It returns once `aclose()` began and the queue is empty, or when `aclose()` cancels
         it at the shutdown deadline. Shielded: when the task hosting the client is cancelled
         (an app shutting down), the queue must still drain while `aclose()` waits for it.
+        `task_status` has no default: `anyio.TASK_STATUS_IGNORED` would load anyio.abc at import.
         """
         slots = anyio.Semaphore(self._config.notification_concurrency)
         self._finished = anyio.Event()

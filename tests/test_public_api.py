@@ -73,6 +73,7 @@ def test_first_use_defers_what_a_call_does_not_need_yet() -> None:
         "aiohttp",
         "concurrent.futures",
         "anyio.from_thread",
+        "anyio.abc",  # types only; it loads typing_extensions
         "target_async.decisioning",
         "target_async._future",
         "target_async._sync",
