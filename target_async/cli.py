@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
 import anyio
+import anyio.abc
 import httpx
 
 from . import _serde
@@ -449,7 +451,9 @@ def _log_requests(edge: LocalEdge) -> None:
 
 
 async def _serve(edge: LocalEdge, description: str) -> None:
-    async with edge:
+    async with edge, anyio.create_task_group() as task_group:
+        # Before the banner: a signal sent as soon as it is printed must not be lost.
+        await task_group.start(_stop_on_signal, task_group.cancel_scope)
         print(f"Local Target edge listening on {edge.url} ({description})")
         print(f"  client {edge.client}, organization {edge.organization_id}")
         print("  POST /rest/v1/delivery")
@@ -464,6 +468,25 @@ async def _serve(edge: LocalEdge, description: str) -> None:
                 _log_requests(edge)
         finally:
             _log_requests(edge)
+
+
+async def _stop_on_signal(
+    scope: anyio.CancelScope, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+) -> None:
+    """Stop serving on Ctrl-C or SIGTERM (`docker stop`, a process manager).
+
+    Handled here rather than left to KeyboardInterrupt: a process started in the background
+    of a shell inherits an ignored SIGINT, and SIGTERM would kill it without a word.
+    asyncio has no signal handlers on Windows, where Ctrl-C raises KeyboardInterrupt.
+    """
+    if sys.platform == "win32":
+        task_status.started()
+        return
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        task_status.started()
+        async for _ in signals:
+            scope.cancel()
+            return
 
 
 def _cmd_edge_serve(args: argparse.Namespace) -> int:
@@ -493,7 +516,8 @@ def _cmd_edge_serve(args: argparse.Namespace) -> int:
     except OSError as error:
         raise _Failure(f"cannot listen on {args.host}:{args.port}: {error}") from None
     except KeyboardInterrupt:
-        print("Local edge stopped.")
+        pass
+    print("Local edge stopped.")
     return 0
 
 

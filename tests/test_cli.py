@@ -334,6 +334,42 @@ def test_edge_serve_runs_until_interrupted(
     assert "Local edge stopped. Done." in demo.stdout
 
 
+def _ignore_sigint() -> None:
+    # What a shell does to a command it starts in the background (`&` without job control).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize(
+    ("stop", "inherited_sigint"),
+    [(signal.SIGTERM, signal.SIG_DFL), (signal.SIGINT, signal.SIG_IGN)],
+    ids=["sigterm", "ctrl-c-started-in-background"],
+)
+def test_edge_serve_stops_cleanly_on_sigterm_and_on_an_inherited_ignored_sigint(
+    stop: signal.Signals, inherited_sigint: Any
+) -> None:
+    process = subprocess.Popen(
+        [*COMMAND, "edge", "serve"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        preexec_fn=_ignore_sigint if inherited_sigint is signal.SIG_IGN else None,
+    )
+    try:
+        assert process.stdout is not None
+        banner = process.stdout.readline()
+        assert banner.startswith("Local Target edge listening on"), banner
+        # Sent right after the banner: the handler is in place before it is printed.
+        process.send_signal(stop)
+        out, err = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, err
+    assert out.rstrip().endswith("Local edge stopped.")
+
+
 @pytest.mark.anyio
 async def test_demo_tour_decides_the_sample_three_ways(capsys: pytest.CaptureFixture[str]) -> None:
     # As `make demo` runs it: an edge serving the sample offers, given explicitly.
