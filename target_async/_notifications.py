@@ -529,7 +529,7 @@ class NotificationPipeline:
         else:
             self._failed += batch.count
         for item in batch.items:
-            self._queued -= item.count or 1
+            self._queued -= item.count or 1  # the weight `submit` counted it with
             generation = item.generation
             generation.pending -= 1
             if not delivered:
