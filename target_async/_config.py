@@ -15,6 +15,7 @@ from typing import Any
 import attrs
 import httpx
 
+from ._cookies import is_cluster
 from ._exceptions import TargetConfigError
 from .models import DecisioningMethod
 
@@ -156,6 +157,37 @@ def _str(key: str, value: Any, *, required: bool = False, empty_message: str | N
     return value
 
 
+# A host name or IPv4 address, or an IPv6 address in brackets, with an optional port: what
+# `server_domain` may hold (no scheme, path, user info or query; the SDK adds the scheme).
+_HOST_PORT = re.compile(
+    r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+    r"(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?)(?::(\d{1,5}))?"
+)
+
+
+def _server_domain(value: Any) -> str | None:
+    host = _str("server_domain", value)
+    if host is None:
+        return None
+    match = _HOST_PORT.fullmatch(host)
+    if match is None or len(host) > 260 or (match.group(1) is not None and not 0 < int(match.group(1)) < 65536):
+        raise TargetConfigError(
+            f"server_domain must be a host name with an optional port (e.g. 'edge.example.com:8443'), got {host!r}",
+            key="server_domain",
+        )
+    return host
+
+
+def _location_hint(value: Any) -> str | None:
+    hint = _str("target_location_hint", value)
+    if hint is not None and not is_cluster(hint):
+        raise TargetConfigError(
+            f"target_location_hint must be an edge cluster (1-16 ASCII letters and digits, e.g. '28'), got {hint!r}",
+            key="target_location_hint",
+        )
+    return hint
+
+
 def _bool(key: str, value: Any) -> bool:
     if not isinstance(value, bool):
         raise TargetConfigError(f"{key} must be a bool, got {type(value).__name__}", key=key)
@@ -264,9 +296,9 @@ def parse_config(options: Mapping[str, Any] | None) -> TargetConfig:
         )
         or "",
         timeout=_milliseconds("timeout", o.get("timeout", DEFAULT_TIMEOUT), allow_zero=False),
-        server_domain=_str("server_domain", o.get("server_domain")),
+        server_domain=_server_domain(o.get("server_domain")),
         secure=_bool("secure", o.get("secure", True)),
-        target_location_hint=_str("target_location_hint", o.get("target_location_hint")),
+        target_location_hint=_location_hint(o.get("target_location_hint")),
         decisioning_method=_decisioning_method(o.get("decisioning_method", DecisioningMethod.SERVER_SIDE)),
         polling_interval=_polling_interval(o.get("polling_interval", DEFAULT_POLLING_INTERVAL), logger),
         artifact_location=_str("artifact_location", o.get("artifact_location")),

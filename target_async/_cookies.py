@@ -24,7 +24,9 @@ __all__ = [
     "InternalCookie",
     "cluster_from_edge_host",
     "cluster_from_tnt_id",
+    "describe_untrusted",
     "edge_host",
+    "is_cluster",
     "location_hint_cookie",
     "parse_target_cookie",
     "target_cookie",
@@ -37,6 +39,11 @@ SESSION_ENTRY = "session"
 DEVICE_ID_ENTRY = "PC"
 EDGE_CLUSTER_PREFIX = "mboxedge"
 EDGE_DOMAIN = "tt.omtrdc.net"
+
+# An edge cluster as Adobe names them ("28", "35", "irl1"): a short token of ASCII letters
+# and digits. It becomes part of a host name, so anything else (a visitor's cookie may hold
+# "@evil.example/") is never used.
+_CLUSTER = re.compile(r"[A-Za-z0-9]{1,16}")
 
 # The edge keeps a session 30 minutes; one extra minute covers clock skew (as at.js does).
 SESSION_MAX_AGE = 1860
@@ -128,32 +135,54 @@ def target_cookie(session_id: str, tnt_id: str | None, *, now: float | None = No
     return Cookie(name=TARGET_COOKIE, value=value, max_age=max_age)
 
 
-def cluster_from_tnt_id(tnt_id: str | None) -> str | None:
-    """The edge cluster encoded in a tntId: `<uuid>.<cluster>_<n>` → `<cluster>`."""
-    if not tnt_id or "." not in tnt_id:  # most tntIds a page sends carry no location hint
+def is_cluster(value: object) -> bool:
+    """Whether `value` is an edge cluster name: 1-16 ASCII letters and digits."""
+    return isinstance(value, str) and _CLUSTER.fullmatch(value) is not None
+
+
+def describe_untrusted(value: object, limit: int = 24) -> str:
+    """A visitor's value as it may appear in a log line: ASCII-escaped and truncated."""
+    text = ascii(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} chars)"
+
+
+def cluster_from_tnt_id(tnt_id: object) -> str | None:
+    """The edge cluster encoded in a tntId: `<uuid>.<cluster>_<n>` → `<cluster>`.
+
+    None when the tntId carries no cluster, or one that is not a cluster name.
+    """
+    if not isinstance(tnt_id, str) or "." not in tnt_id:  # most tntIds a page sends carry no hint
         return None
     parts = tnt_id.split(".")
     if len(parts) != 2 or not parts[1]:
         return None
     location = parts[1].split("_")
-    if len(location) != 2 or not location[0]:
+    if len(location) != 2 or not is_cluster(location[0]):
         return None
     return location[0]
 
 
-def cluster_from_edge_host(host: str | None) -> str | None:
-    """The cluster of an edge host name: `mboxedge28.tt.omtrdc.net` → `28`."""
-    if not host:
+def cluster_from_edge_host(host: object) -> str | None:
+    """The cluster of an edge host name: `mboxedge28.tt.omtrdc.net` → `28`.
+
+    None for anything else, including a host of another domain or a malformed cluster.
+    """
+    if not isinstance(host, str) or not host:
         return None
     parts = host.split(".")
-    if len(parts) != 4 or not parts[0].startswith(EDGE_CLUSTER_PREFIX):
+    if len(parts) != 4 or not parts[0].startswith(EDGE_CLUSTER_PREFIX) or ".".join(parts[1:]).lower() != EDGE_DOMAIN:
         return None
-    return parts[0][len(EDGE_CLUSTER_PREFIX) :] or None
+    cluster = parts[0][len(EDGE_CLUSTER_PREFIX) :]
+    return cluster if is_cluster(cluster) else None
 
 
 def edge_host(client: str, *, cluster: str | None, server_domain: str | None) -> str:
-    """Host name of the edge to call: the visitor's cluster wins, as at.js does."""
-    if cluster:
+    """Host name of the edge to call: the visitor's cluster wins, as at.js does.
+
+    A `cluster` that is not a cluster name is ignored: only the configured host or
+    `mboxedge<cluster>.tt.omtrdc.net` is ever returned.
+    """
+    if cluster and is_cluster(cluster):
         return f"{EDGE_CLUSTER_PREFIX}{cluster}.{EDGE_DOMAIN}"
     if server_domain:
         return server_domain
@@ -161,8 +190,8 @@ def edge_host(client: str, *, cluster: str | None, server_domain: str | None) ->
 
 
 def location_hint_cookie(cluster: str | None) -> Cookie | None:
-    """The `mboxEdgeCluster` cookie for a known cluster (none when unknown)."""
-    if not cluster:
+    """The `mboxEdgeCluster` cookie for a known cluster (none when unknown or malformed)."""
+    if not cluster or not is_cluster(cluster):
         return None
     return Cookie(name=LOCATION_HINT_COOKIE, value=cluster, max_age=LOCATION_HINT_MAX_AGE)
 

@@ -22,7 +22,9 @@ from ._cookies import (
     Cookie,
     cluster_from_edge_host,
     cluster_from_tnt_id,
+    describe_untrusted,
     edge_host,
+    is_cluster,
     location_hint_cookie,
     parse_target_cookie,
     target_cookie,
@@ -249,10 +251,26 @@ def validate_request(
 
 def edge_route(config: TargetConfig, body: Mapping[str, Any], location_hint: str | None) -> tuple[str | None, str]:
     """The cluster and edge host of a request body: the visitor's tntId wins, then the
-    call's location hint, then the configured one."""
+    call's location hint, then the configured one.
+
+    The first two come from the visitor (the `mbox` and `mboxEdgeCluster` cookies): a
+    cluster that is not 1-16 ASCII letters and digits is ignored, like a malformed cookie,
+    so the host is always the configured one or `mboxedge<cluster>.tt.omtrdc.net`.
+    """
     visitor_id = body.get("id")
-    tnt_id = visitor_id.get("tntId") if visitor_id else None
-    cluster = cluster_from_tnt_id(tnt_id) or location_hint or config.target_location_hint
+    tnt_id = visitor_id.get("tntId") if isinstance(visitor_id, Mapping) else None
+    cluster = cluster_from_tnt_id(tnt_id)
+    if cluster is None:
+        if isinstance(tnt_id, str) and "." in tnt_id:
+            # The tntId itself stays out of logs; a well-formed one without a cluster has no "."
+            config.logger.debug("Ignored the edge cluster of the visitor's tntId: not a cluster name")
+        if location_hint and not is_cluster(location_hint):
+            config.logger.debug(
+                "Ignored target_location_hint %s: an edge cluster is 1-16 ASCII letters and digits",
+                describe_untrusted(location_hint),
+            )
+            location_hint = None
+        cluster = location_hint or config.target_location_hint
     return cluster, edge_host(config.client, cluster=cluster, server_domain=config.server_domain)
 
 
