@@ -16,7 +16,7 @@ import attrs
 
 from . import _serde
 from ._attributes import AttributesProvider
-from ._config import TargetConfig, parse_config
+from ._config import NO_OPTIONS, TargetConfig, create_options, parse_config
 from ._cookies import LOCATION_HINT_COOKIE, TARGET_COOKIE, visitor_cookie_name
 from ._delivery import (
     PreparedRequest,
@@ -32,6 +32,7 @@ from ._exceptions import (
     ArtifactNotReadyError,
     ClientStateError,
     ResponseDecodingError,
+    TargetConfigError,
     TargetValidationError,
 )
 from ._notifications import NotificationPipeline, NotificationStats
@@ -47,13 +48,25 @@ if TYPE_CHECKING:
     from concurrent.futures import Executor
 
     import anyio.abc
+    from typing_extensions import Unpack
 
     # Imported where used: callbacks (asyncio, concurrent.futures, anyio.from_thread) and
     # the telemetry of a call cost nothing to import until a call needs them.
     from ._future import TargetFuture
     from ._on_device import OnDeviceDecisioning
+    from ._option_types import (
+        AttributesCallbackOptions,
+        CallbackOptions,
+        ClientOptions,
+        ErrCallbackOptions,
+        RequestOptions,
+    )
 
-__all__ = ["AsyncTargetClient"]
+__all__ = ["AsyncTargetClient", "MboxNames"]
+
+# Not `Sequence[str]`, which a single name (a str) also is: `get_attributes("flags")` is
+# a mistake mypy reports.
+MboxNames = list[str] | tuple[str, ...]
 
 
 _call_telemetry_entry: Callable[..., dict[str, Any]] | None = None
@@ -92,6 +105,11 @@ class AsyncTargetClient:
     LOCATION_HINT_COOKIE_NAME = LOCATION_HINT_COOKIE
 
     def __init__(self, config: TargetConfig) -> None:
+        if not isinstance(config, TargetConfig):
+            raise TargetConfigError(
+                "Create the client with AsyncTargetClient.create(options) (or keyword arguments), "
+                f"not AsyncTargetClient(...): got {type(config).__name__}"
+            )
         self._config = config
         self._state = _State.UNOPENED
         self._transport = DeliveryTransport(config)
@@ -103,13 +121,12 @@ class AsyncTargetClient:
         self._on_device: OnDeviceDecisioning | None = None
 
     @classmethod
-    def create(cls, options: Mapping[str, Any] | None = None, /, **kwargs: Any) -> AsyncTargetClient:
+    def create(cls, options: ClientOptions = NO_OPTIONS, /, **kwargs: Unpack[ClientOptions]) -> AsyncTargetClient:
         """Build a client from the official SDK's option mapping and/or keyword arguments.
 
         Raises `TargetConfigError` naming the first missing, unknown or mistyped option.
         """
-        merged = {**(options or {}), **kwargs} if kwargs or options is not None else None
-        return cls(parse_config(merged))
+        return cls(parse_config(create_options(options, kwargs)))
 
     @staticmethod
     def get_visitor_cookie_name(organization_id: str) -> str:
@@ -203,27 +220,25 @@ class AsyncTargetClient:
 
     # -- calls -------------------------------------------------------------------------
 
+    # The callback forms return a `TargetFuture`: `callback` / `err_callback` given in the
+    # mapping or as a keyword. A TypedDict admits keys it does not name, so mypy sees the
+    # first overloads overlap the last; the runtime decides by the keys actually given.
     @overload
-    async def get_offers(
-        self,
-        options: Mapping[str, Any] | None = None,
-        /,
-        *,
-        callback: Callable[[TargetDeliveryResponse], object],
-        err_callback: Callable[[BaseException], object] | None = None,
-        **kwargs: Any,
+    async def get_offers(  # type: ignore[overload-overlap]
+        self, options: CallbackOptions | ErrCallbackOptions, /, **kwargs: Unpack[RequestOptions]
     ) -> TargetFuture[TargetDeliveryResponse]: ...
     @overload
     async def get_offers(
-        self,
-        options: Mapping[str, Any] | None = None,
-        /,
-        *,
-        err_callback: Callable[[BaseException], object],
-        **kwargs: Any,
+        self, options: RequestOptions | None = None, /, **kwargs: Unpack[CallbackOptions]
     ) -> TargetFuture[TargetDeliveryResponse]: ...
     @overload
-    async def get_offers(self, options: Mapping[str, Any] | None = None, /, **kwargs: Any) -> TargetDeliveryResponse: ...
+    async def get_offers(
+        self, options: RequestOptions | None = None, /, **kwargs: Unpack[ErrCallbackOptions]
+    ) -> TargetFuture[TargetDeliveryResponse]: ...
+    @overload
+    async def get_offers(
+        self, options: RequestOptions | None = None, /, **kwargs: Unpack[RequestOptions]
+    ) -> TargetDeliveryResponse: ...
     async def get_offers(
         self, options: Mapping[str, Any] | None = None, /, **kwargs: Any
     ) -> TargetDeliveryResponse | TargetFuture[TargetDeliveryResponse]:
@@ -242,29 +257,32 @@ class AsyncTargetClient:
         return await self._get_offers(call)
 
     @overload
-    async def get_attributes(
+    async def get_attributes(  # type: ignore[overload-overlap]
         self,
-        mbox_names: Sequence[str],
-        options: Mapping[str, Any] | None = None,
+        mbox_names: MboxNames,
+        options: AttributesCallbackOptions | ErrCallbackOptions,
         /,
-        *,
-        callback: Callable[[AttributesProvider], object],
-        err_callback: Callable[[BaseException], object] | None = None,
-        **kwargs: Any,
+        **kwargs: Unpack[RequestOptions],
     ) -> TargetFuture[AttributesProvider]: ...
     @overload
     async def get_attributes(
         self,
-        mbox_names: Sequence[str],
-        options: Mapping[str, Any] | None = None,
+        mbox_names: MboxNames,
+        options: RequestOptions | None = None,
         /,
-        *,
-        err_callback: Callable[[BaseException], object],
-        **kwargs: Any,
+        **kwargs: Unpack[AttributesCallbackOptions],
     ) -> TargetFuture[AttributesProvider]: ...
     @overload
     async def get_attributes(
-        self, mbox_names: Sequence[str], options: Mapping[str, Any] | None = None, /, **kwargs: Any
+        self,
+        mbox_names: MboxNames,
+        options: RequestOptions | None = None,
+        /,
+        **kwargs: Unpack[ErrCallbackOptions],
+    ) -> TargetFuture[AttributesProvider]: ...
+    @overload
+    async def get_attributes(
+        self, mbox_names: MboxNames, options: RequestOptions | None = None, /, **kwargs: Unpack[RequestOptions]
     ) -> AttributesProvider: ...
     async def get_attributes(
         self,
@@ -308,27 +326,20 @@ class AsyncTargetClient:
         return await self._get_attributes(call)
 
     @overload
-    async def send_notifications(
-        self,
-        options: Mapping[str, Any] | None = None,
-        /,
-        *,
-        callback: Callable[[TargetDeliveryResponse], object],
-        err_callback: Callable[[BaseException], object] | None = None,
-        **kwargs: Any,
+    async def send_notifications(  # type: ignore[overload-overlap]
+        self, options: CallbackOptions | ErrCallbackOptions, /, **kwargs: Unpack[RequestOptions]
     ) -> TargetFuture[TargetDeliveryResponse]: ...
     @overload
     async def send_notifications(
-        self,
-        options: Mapping[str, Any] | None = None,
-        /,
-        *,
-        err_callback: Callable[[BaseException], object],
-        **kwargs: Any,
+        self, options: RequestOptions | None = None, /, **kwargs: Unpack[CallbackOptions]
     ) -> TargetFuture[TargetDeliveryResponse]: ...
     @overload
     async def send_notifications(
-        self, options: Mapping[str, Any] | None = None, /, **kwargs: Any
+        self, options: RequestOptions | None = None, /, **kwargs: Unpack[ErrCallbackOptions]
+    ) -> TargetFuture[TargetDeliveryResponse]: ...
+    @overload
+    async def send_notifications(
+        self, options: RequestOptions | None = None, /, **kwargs: Unpack[RequestOptions]
     ) -> TargetDeliveryResponse: ...
     async def send_notifications(
         self, options: Mapping[str, Any] | None = None, /, **kwargs: Any
@@ -346,7 +357,9 @@ class AsyncTargetClient:
             return self._start_with_callbacks(call, functools.partial(self._remote, call, prepared))
         return await self._remote(call, prepared)
 
-    def enqueue_notifications(self, options: Mapping[str, Any] | None = None, /, **kwargs: Any) -> bool:
+    def enqueue_notifications(
+        self, options: RequestOptions | None = None, /, **kwargs: Unpack[RequestOptions]
+    ) -> bool:
         """Queue notifications to be sent in the background and return at once (no `await`).
 
         Takes the options of `send_notifications` and raises the same `TargetValidationError`

@@ -8,16 +8,19 @@ seconds; we don't).
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import httpx
 
 from ._cookies import is_cluster
 from ._exceptions import TargetConfigError
+from ._options import did_you_mean
 from .models import DecisioningMethod
+
+if TYPE_CHECKING:
+    from ._option_types import ClientOptions
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -30,8 +33,10 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "EVENT_NAMES",
     "MINIMUM_POLLING_INTERVAL",
+    "NO_OPTIONS",
     "RetryPolicy",
     "TargetConfig",
+    "create_options",
     "parse_config",
 ]
 
@@ -255,11 +260,25 @@ def _polling_interval(value: Any, logger: logging.Logger) -> int:
     return interval
 
 
-_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 _KEYS = frozenset(f.name for f in attrs.fields(TargetConfig))
 
 
-def parse_config(options: Mapping[str, Any] | None) -> TargetConfig:
+NO_OPTIONS: ClientOptions = {}
+"""The default of `create(options)`: never changed, told apart by identity."""
+
+
+def create_options(options: object, kwargs: Mapping[str, Any]) -> object:
+    """The options `create(options, **kwargs)` was given, as one mapping for `parse_config`."""
+    if not kwargs:
+        return None if options is NO_OPTIONS else options
+    if options is NO_OPTIONS or options is None:
+        return kwargs
+    if not isinstance(options, Mapping):
+        return options  # refused by `parse_config`
+    return {**options, **kwargs}
+
+
+def parse_config(options: object) -> TargetConfig:
     """Check the options of `create()` and build the configuration.
 
     Raises `TargetConfigError` naming the first bad key: unknown keys are refused
@@ -271,9 +290,7 @@ def parse_config(options: Mapping[str, Any] | None) -> TargetConfig:
         raise TargetConfigError(f"Options must be a mapping, got {type(options).__name__}")
     for key in options:
         if key not in _KEYS:
-            snake = _CAMEL.sub("_", str(key)).lower()
-            hint = f" (did you mean {snake!r}?)" if snake in _KEYS else ""
-            raise TargetConfigError(f"Unknown option {key!r}{hint}", key=str(key))
+            raise TargetConfigError(f"Unknown option {key!r}{did_you_mean(key, _KEYS)}", key=str(key))
 
     o = dict(options)
     logger = _instance("logger", o.get("logger"), logging.Logger, "a logging.Logger") or logging.getLogger(

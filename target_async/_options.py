@@ -6,7 +6,8 @@ we take that mapping, the same names as keyword arguments, or both.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -14,7 +15,7 @@ import attrs
 from ._exceptions import TargetValidationError
 from .models import DecisioningMethod
 
-__all__ = ["CallOptions", "parse_call_options"]
+__all__ = ["CallOptions", "did_you_mean", "parse_call_options"]
 
 
 # Not frozen: a frozen attrs `__init__` sets each of the eleven fields through
@@ -37,6 +38,21 @@ class CallOptions:
 
 
 _KEYS = frozenset(f.name for f in attrs.fields(CallOptions))
+_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+def did_you_mean(key: object, known: Iterable[str]) -> str:
+    """` (did you mean 'x'?)` for a near miss of a known option name, else ``."""
+    # Imported on the error path only.
+    import difflib
+
+    # camelCase (`targetCookie`) and British spellings (`organisation_id`) are near misses too.
+    name = _CAMEL.sub("_", str(key)).lower()
+    known = list(known)
+    if name in known:
+        return f" (did you mean {name!r}?)"
+    matches = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+    return f" (did you mean {matches[0]!r}?)" if matches else ""
 
 
 def _optional_str(key: str, value: Any) -> str | None:
@@ -112,7 +128,9 @@ def parse_call_options(options: Mapping[str, Any] | None, kwargs: Mapping[str, A
     checked: dict[str, Any] | None = None
     for key, value in merged.items():
         if key not in _CHECKS:
-            raise TargetValidationError(f"Unknown option {key!r}; known options: {', '.join(sorted(_KEYS))}")
+            raise TargetValidationError(
+                f"Unknown option {key!r}{did_you_mean(key, _KEYS)}; known options: {', '.join(sorted(_KEYS))}"
+            )
         check = _CHECKS[key]
         if check is None or value is None:
             continue

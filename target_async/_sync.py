@@ -21,21 +21,32 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import anyio
 import anyio.abc
 from anyio.from_thread import BlockingPortal
 
 from ._attributes import AttributesProvider
-from ._client import AsyncTargetClient
-from ._config import TargetConfig, parse_config
+from ._client import AsyncTargetClient, MboxNames
+from ._config import NO_OPTIONS, TargetConfig, create_options, parse_config
 from ._delivery import TargetDeliveryResponse
-from ._exceptions import ClientStateError
+from ._exceptions import ClientStateError, TargetConfigError
 from ._future import TargetFuture
 from ._notifications import NotificationStats
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ._option_types import (
+        AttributesCallbackOptions,
+        CallbackOptions,
+        ClientOptions,
+        ErrCallbackOptions,
+        RequestOptions,
+    )
 
 __all__ = ["CALLBACK_WORKERS", "EXIT_TIMEOUT", "TargetClient"]
 
@@ -173,6 +184,11 @@ class TargetClient:
     get_visitor_cookie_name = staticmethod(AsyncTargetClient.get_visitor_cookie_name)
 
     def __init__(self, config: TargetConfig) -> None:
+        if not isinstance(config, TargetConfig):
+            raise TargetConfigError(
+                "Create the client with TargetClient.create(options) (or keyword arguments), "
+                f"not TargetClient(...): got {type(config).__name__}"
+            )
         self._config = config
         self._lock = threading.Lock()
         self._closed = False
@@ -181,14 +197,13 @@ class TargetClient:
         _live_clients.add(self)
 
     @classmethod
-    def create(cls, options: Mapping[str, Any] | None = None, /, **kwargs: Any) -> TargetClient:
+    def create(cls, options: ClientOptions = NO_OPTIONS, /, **kwargs: Unpack[ClientOptions]) -> TargetClient:
         """Build a client from the official SDK's option mapping and/or keyword arguments.
 
         Takes the options of `AsyncTargetClient.create`; raises `TargetConfigError` naming
         the first missing, unknown or mistyped option.
         """
-        merged = {**(options or {}), **kwargs} if kwargs or options is not None else None
-        return cls(parse_config(merged))
+        return cls(parse_config(create_options(options, kwargs)))
 
     @property
     def config(self) -> TargetConfig:
@@ -270,100 +285,97 @@ class TargetClient:
 
     # -- calls -------------------------------------------------------------------------
 
+    # The overloads of `AsyncTargetClient`'s calls: the callback forms return a `TargetFuture`.
     @overload
-    def get_offers(
-        self,
-        options: Mapping[str, Any] | None = None,
-        /,
-        *,
-        callback: Callable[[TargetDeliveryResponse], object],
-        err_callback: Callable[[BaseException], object] | None = None,
-        **kwargs: Any,
+    def get_offers(  # type: ignore[overload-overlap]
+        self, options: CallbackOptions | ErrCallbackOptions, /, **kwargs: Unpack[RequestOptions]
     ) -> TargetFuture[TargetDeliveryResponse]: ...
     @overload
     def get_offers(
-        self,
-        options: Mapping[str, Any] | None = None,
-        /,
-        *,
-        err_callback: Callable[[BaseException], object],
-        **kwargs: Any,
+        self, options: RequestOptions | None = None, /, **kwargs: Unpack[CallbackOptions]
     ) -> TargetFuture[TargetDeliveryResponse]: ...
     @overload
-    def get_offers(self, options: Mapping[str, Any] | None = None, /, **kwargs: Any) -> TargetDeliveryResponse: ...
     def get_offers(
-        self, options: Mapping[str, Any] | None = None, /, **kwargs: Any
+        self, options: RequestOptions | None = None, /, **kwargs: Unpack[ErrCallbackOptions]
+    ) -> TargetFuture[TargetDeliveryResponse]: ...
+    @overload
+    def get_offers(
+        self, options: RequestOptions | None = None, /, **kwargs: Unpack[RequestOptions]
+    ) -> TargetDeliveryResponse: ...
+    def get_offers(
+        self, options: Any = None, /, **kwargs: Any
     ) -> TargetDeliveryResponse | TargetFuture[TargetDeliveryResponse]:
         """`AsyncTargetClient.get_offers`, blocking."""
-        # `**kwargs: Any` matches every overload: name the type.
-        result: TargetDeliveryResponse | TargetFuture[TargetDeliveryResponse] = self._await(lambda client: client.get_offers(options, **kwargs))
+        result: TargetDeliveryResponse | TargetFuture[TargetDeliveryResponse] = self._await(
+            lambda client: client.get_offers(options, **kwargs)
+        )
         return result
 
     @overload
-    def get_attributes(
+    def get_attributes(  # type: ignore[overload-overlap]
         self,
-        mbox_names: Sequence[str],
-        options: Mapping[str, Any] | None = None,
+        mbox_names: MboxNames,
+        options: AttributesCallbackOptions | ErrCallbackOptions,
         /,
-        *,
-        callback: Callable[[AttributesProvider], object],
-        err_callback: Callable[[BaseException], object] | None = None,
-        **kwargs: Any,
+        **kwargs: Unpack[RequestOptions],
     ) -> TargetFuture[AttributesProvider]: ...
     @overload
     def get_attributes(
         self,
-        mbox_names: Sequence[str],
-        options: Mapping[str, Any] | None = None,
+        mbox_names: MboxNames,
+        options: RequestOptions | None = None,
         /,
-        *,
-        err_callback: Callable[[BaseException], object],
-        **kwargs: Any,
+        **kwargs: Unpack[AttributesCallbackOptions],
     ) -> TargetFuture[AttributesProvider]: ...
     @overload
     def get_attributes(
-        self, mbox_names: Sequence[str], options: Mapping[str, Any] | None = None, /, **kwargs: Any
+        self,
+        mbox_names: MboxNames,
+        options: RequestOptions | None = None,
+        /,
+        **kwargs: Unpack[ErrCallbackOptions],
+    ) -> TargetFuture[AttributesProvider]: ...
+    @overload
+    def get_attributes(
+        self, mbox_names: MboxNames, options: RequestOptions | None = None, /, **kwargs: Unpack[RequestOptions]
     ) -> AttributesProvider: ...
     def get_attributes(
-        self, mbox_names: Sequence[str], options: Mapping[str, Any] | None = None, /, **kwargs: Any
+        self, mbox_names: Any, options: Any = None, /, **kwargs: Any
     ) -> AttributesProvider | TargetFuture[AttributesProvider]:
         """`AsyncTargetClient.get_attributes`, blocking."""
-        # `**kwargs: Any` matches every overload: name the type.
-        result: AttributesProvider | TargetFuture[AttributesProvider] = self._await(lambda client: client.get_attributes(mbox_names, options, **kwargs))
+        result: AttributesProvider | TargetFuture[AttributesProvider] = self._await(
+            lambda client: client.get_attributes(mbox_names, options, **kwargs)
+        )
         return result
 
     @overload
-    def send_notifications(
-        self,
-        options: Mapping[str, Any] | None = None,
-        /,
-        *,
-        callback: Callable[[TargetDeliveryResponse], object],
-        err_callback: Callable[[BaseException], object] | None = None,
-        **kwargs: Any,
+    def send_notifications(  # type: ignore[overload-overlap]
+        self, options: CallbackOptions | ErrCallbackOptions, /, **kwargs: Unpack[RequestOptions]
     ) -> TargetFuture[TargetDeliveryResponse]: ...
     @overload
     def send_notifications(
-        self,
-        options: Mapping[str, Any] | None = None,
-        /,
-        *,
-        err_callback: Callable[[BaseException], object],
-        **kwargs: Any,
+        self, options: RequestOptions | None = None, /, **kwargs: Unpack[CallbackOptions]
     ) -> TargetFuture[TargetDeliveryResponse]: ...
     @overload
     def send_notifications(
-        self, options: Mapping[str, Any] | None = None, /, **kwargs: Any
+        self, options: RequestOptions | None = None, /, **kwargs: Unpack[ErrCallbackOptions]
+    ) -> TargetFuture[TargetDeliveryResponse]: ...
+    @overload
+    def send_notifications(
+        self, options: RequestOptions | None = None, /, **kwargs: Unpack[RequestOptions]
     ) -> TargetDeliveryResponse: ...
     def send_notifications(
-        self, options: Mapping[str, Any] | None = None, /, **kwargs: Any
+        self, options: Any = None, /, **kwargs: Any
     ) -> TargetDeliveryResponse | TargetFuture[TargetDeliveryResponse]:
         """`AsyncTargetClient.send_notifications`, blocking."""
-        # `**kwargs: Any` matches every overload: name the type.
-        result: TargetDeliveryResponse | TargetFuture[TargetDeliveryResponse] = self._await(lambda client: client.send_notifications(options, **kwargs))
+        result: TargetDeliveryResponse | TargetFuture[TargetDeliveryResponse] = self._await(
+            lambda client: client.send_notifications(options, **kwargs)
+        )
         return result
 
-    def enqueue_notifications(self, options: Mapping[str, Any] | None = None, /, **kwargs: Any) -> bool:
+    def enqueue_notifications(
+        self, options: RequestOptions | None = None, /, **kwargs: Unpack[RequestOptions]
+    ) -> bool:
         """`AsyncTargetClient.enqueue_notifications`: queue notifications, return at once."""
         return self._call(lambda client: client.enqueue_notifications(options, **kwargs))
 

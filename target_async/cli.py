@@ -21,6 +21,7 @@ import httpx
 from . import _serde
 from ._client import AsyncTargetClient
 from ._exceptions import TargetError
+from ._option_types import ClientOptions, DecisioningMethodOption
 from .decisioning import compile_artifact
 from .decisioning._obfuscation import deobfuscate
 from .testing import (
@@ -329,7 +330,7 @@ def _offers_request(args: argparse.Namespace) -> dict[str, Any]:
     return request
 
 
-def _decisioning_method(args: argparse.Namespace) -> str:
+def _decisioning_method(args: argparse.Namespace) -> DecisioningMethodOption:
     if args.on_device:
         return "on-device"
     if args.hybrid:
@@ -352,13 +353,13 @@ def _check_known_mboxes(raw: Mapping[str, Any], mboxes: Sequence[str]) -> None:
         )
 
 
-async def _get_offers(options: dict[str, Any], request: dict[str, Any]) -> Any:
+async def _get_offers(options: ClientOptions, request: dict[str, Any]) -> Any:
     async with AsyncTargetClient.create(options) as client:
         return await client.get_offers({"request": request})
 
 
 async def _offers_from_artifact(
-    raw: dict[str, Any], method: str, request: dict[str, Any], timeout_ms: float
+    raw: dict[str, Any], method: DecisioningMethodOption, request: dict[str, Any], timeout_ms: float
 ) -> Any:
     client, organization_id = _edge_identity(raw)
     async with LocalEdge(artifact=raw, client=client, organization_id=organization_id) as edge:
@@ -413,7 +414,7 @@ def _cmd_offers(args: argparse.Namespace) -> int:
     else:
         if not args.client or not args.organization_id:
             raise _UsageError("give --artifact PATH, or --client and --organization-id")
-        options: dict[str, Any] = {
+        options: ClientOptions = {
             "client": args.client,
             "organization_id": args.organization_id,
             "decisioning_method": method,

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import ast
+import importlib
+import inspect
 import subprocess
 import sys
+from types import ModuleType
+
+import pytest
 
 import target_async
 import target_async.decisioning
@@ -22,6 +28,38 @@ def test_all_is_sorted_and_every_name_resolves() -> None:
         for name in package.__all__:
             assert getattr(package, name) is not None, f"{package.__name__}.{name}"
         assert set(package.__all__) <= set(dir(package))
+
+
+def _type_checking_imports(package: ModuleType) -> dict[str, tuple[str, ...]]:
+    """The names each module gives type checkers in the package's `if TYPE_CHECKING:` block."""
+    tree = ast.parse(inspect.getsource(package))
+    block = next(
+        node for node in tree.body if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
+    )
+    imports: dict[str, list[str]] = {}
+    for node in block.body:
+        assert isinstance(node, ast.ImportFrom), ast.unparse(node)
+        for alias in node.names:
+            # `X as X`: re-exported under `mypy --strict` (no implicit re-export).
+            assert alias.asname == alias.name, ast.unparse(node)
+            imports.setdefault("." * node.level + (node.module or ""), []).append(alias.name)
+    return {module: tuple(names) for module, names in imports.items()}
+
+
+@pytest.mark.parametrize("package", [target_async, target_async.decisioning, target_async.models])
+def test_all_type_checkers_and_the_module_agree_on_the_public_names(package: ModuleType) -> None:
+    exports: dict[str, tuple[str, ...]] = package._EXPORTS
+    assert set(package.__all__) == {name for names in exports.values() for name in names}
+    seen = _type_checking_imports(package)
+    if package is target_async:
+        seen["._version"] = ("__version__",)  # imported eagerly, for type checkers too
+    assert {m: sorted(n) for m, n in seen.items()} == {m: sorted(n) for m, n in exports.items()}, (
+        "the `if TYPE_CHECKING:` imports must name what _EXPORTS names"
+    )
+    for module, names in exports.items():
+        defining = importlib.import_module(module, package.__name__)
+        for name in names:
+            assert getattr(package, name) is getattr(defining, name), f"{package.__name__}.{name}"
 
 
 def test_every_model_is_exported_at_the_top_level() -> None:

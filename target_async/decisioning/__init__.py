@@ -13,83 +13,91 @@ from typing import TYPE_CHECKING
 
 from .._lazy import lazy_exports
 
-if TYPE_CHECKING:
-    from ._artifact import (
-        ArtifactSource,
-        artifact_source,
-        artifact_url,
-        load_artifact,
-        parse_artifact,
-    )
-    from ._compile import CompiledArtifact, compile_artifact
-    from ._context import geo_from_lookup, warm_up, with_geo
-    from ._decide import LocalDecision, decide, needs_geo_lookup, remote_dependency
-    from ._geo import GEO_PATH, GeoCache, geo_lookup_headers, geo_lookup_key
-    from ._obfuscation import deobfuscate, obfuscate
-    from ._telemetry import (
-        ARTIFACT_DOWNLOAD_REQUEST_ID,
-        artifact_telemetry_entry,
-        notification_request,
-        telemetry_entry,
-    )
-    from ._trace import NOT_APPLICABLE, ArtifactInfo
-
-_EXPORTS: dict[str, str] = {
-    "ARTIFACT_DOWNLOAD_REQUEST_ID": "._telemetry",
-    "ArtifactInfo": "._trace",
-    "ArtifactSource": "._artifact",
-    "CompiledArtifact": "._compile",
-    "GEO_PATH": "._geo",
-    "GeoCache": "._geo",
-    "LocalDecision": "._decide",
-    "NOT_APPLICABLE": "._trace",
-    "artifact_source": "._artifact",
-    "artifact_telemetry_entry": "._telemetry",
-    "artifact_url": "._artifact",
-    "compile_artifact": "._compile",
-    "decide": "._decide",
-    "deobfuscate": "._obfuscation",
-    "geo_from_lookup": "._context",
-    "geo_lookup_headers": "._geo",
-    "geo_lookup_key": "._geo",
-    "load_artifact": "._artifact",
-    "needs_geo_lookup": "._decide",
-    "notification_request": "._telemetry",
-    "obfuscate": "._obfuscation",
-    "parse_artifact": "._artifact",
-    "remote_dependency": "._decide",
-    "telemetry_entry": "._telemetry",
-    "warm_up": "._context",
-    "with_geo": "._context",
+# The public names, by the module defining each: the one list. `__all__` and the lazy
+# `__getattr__` are made from it, and tests/test_public_api.py checks that the imports
+# type checkers read below name the same.
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "._artifact": (
+        "ArtifactSource",
+        "artifact_source",
+        "artifact_url",
+        "load_artifact",
+        "parse_artifact",
+    ),
+    "._compile": (
+        "CompiledArtifact",
+        "compile_artifact",
+    ),
+    "._context": (
+        "geo_from_lookup",
+        "warm_up",
+        "with_geo",
+    ),
+    "._decide": (
+        "LocalDecision",
+        "decide",
+        "needs_geo_lookup",
+        "remote_dependency",
+    ),
+    "._geo": (
+        "GEO_PATH",
+        "GeoCache",
+        "geo_lookup_headers",
+        "geo_lookup_key",
+    ),
+    "._obfuscation": (
+        "deobfuscate",
+        "obfuscate",
+    ),
+    "._telemetry": (
+        "ARTIFACT_DOWNLOAD_REQUEST_ID",
+        "artifact_telemetry_entry",
+        "notification_request",
+        "telemetry_entry",
+    ),
+    "._trace": (
+        "NOT_APPLICABLE",
+        "ArtifactInfo",
+    ),
 }
 
-__all__ = [
-    "ARTIFACT_DOWNLOAD_REQUEST_ID",
-    "GEO_PATH",
-    "NOT_APPLICABLE",
-    "ArtifactInfo",
-    "ArtifactSource",
-    "CompiledArtifact",
-    "GeoCache",
-    "LocalDecision",
-    "artifact_source",
-    "artifact_telemetry_entry",
-    "artifact_url",
-    "compile_artifact",
-    "decide",
-    "deobfuscate",
-    "geo_from_lookup",
-    "geo_lookup_headers",
-    "geo_lookup_key",
-    "load_artifact",
-    "needs_geo_lookup",
-    "notification_request",
-    "obfuscate",
-    "parse_artifact",
-    "remote_dependency",
-    "telemetry_entry",
-    "warm_up",
-    "with_geo",
-]
+if TYPE_CHECKING:
+    from ._artifact import ArtifactSource as ArtifactSource
+    from ._artifact import artifact_source as artifact_source
+    from ._artifact import artifact_url as artifact_url
+    from ._artifact import load_artifact as load_artifact
+    from ._artifact import parse_artifact as parse_artifact
+    from ._compile import CompiledArtifact as CompiledArtifact
+    from ._compile import compile_artifact as compile_artifact
+    from ._context import geo_from_lookup as geo_from_lookup
+    from ._context import warm_up as warm_up
+    from ._context import with_geo as with_geo
+    from ._decide import LocalDecision as LocalDecision
+    from ._decide import decide as decide
+    from ._decide import needs_geo_lookup as needs_geo_lookup
+    from ._decide import remote_dependency as remote_dependency
+    from ._geo import GEO_PATH as GEO_PATH
+    from ._geo import GeoCache as GeoCache
+    from ._geo import geo_lookup_headers as geo_lookup_headers
+    from ._geo import geo_lookup_key as geo_lookup_key
+    from ._obfuscation import deobfuscate as deobfuscate
+    from ._obfuscation import obfuscate as obfuscate
+    from ._telemetry import ARTIFACT_DOWNLOAD_REQUEST_ID as ARTIFACT_DOWNLOAD_REQUEST_ID
+    from ._telemetry import artifact_telemetry_entry as artifact_telemetry_entry
+    from ._telemetry import notification_request as notification_request
+    from ._telemetry import telemetry_entry as telemetry_entry
+    from ._trace import NOT_APPLICABLE as NOT_APPLICABLE
+    from ._trace import ArtifactInfo as ArtifactInfo
 
-__getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)
+__all__ = sorted(
+    (name for names in _EXPORTS.values() for name in names),
+    key=lambda name: (0 if name.isupper() else 1 if name[0].isupper() else 2, name),
+)
+
+# Hidden from type checkers: a module `__getattr__` would make every misspelt import `Any`.
+if not TYPE_CHECKING:
+    __getattr__, __dir__ = lazy_exports(
+        __name__,
+        globals(),
+        {name: module for module, names in _EXPORTS.items() for name in names},
+    )

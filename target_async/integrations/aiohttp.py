@@ -19,6 +19,7 @@ except ImportError as error:
 
 from .._client import AsyncTargetClient
 from .._exceptions import ClientStateError
+from .._option_types import ClientOptions
 from ..models import DeliveryRequest
 from ._visitor import (
     COOKIE_PATH,
@@ -50,7 +51,7 @@ TARGET_RESULT: Any = (
 `request[TARGET_RESULT] = result`."""
 
 
-def target_cleanup_ctx(options: Mapping[str, Any]) -> Callable[[web.Application], AsyncIterator[None]]:
+def target_cleanup_ctx(options: ClientOptions) -> Callable[[web.Application], AsyncIterator[None]]:
     """A `cleanup_ctx` entry that opens one `AsyncTargetClient` for the app's whole life.
 
     `app.cleanup_ctx.append(target_cleanup_ctx(options))`: the client is entered at

@@ -20,6 +20,7 @@ except ImportError as error:
 
 from .._client import AsyncTargetClient
 from .._exceptions import ClientStateError
+from .._option_types import ClientOptions
 from ..models import DeliveryRequest
 from ._visitor import (
     COOKIE_PATH,
@@ -43,7 +44,7 @@ STATE_KEY = "target_client"
 
 
 def target_lifespan(
-    options: Mapping[str, Any],
+    options: ClientOptions,
 ) -> Callable[[Any], AbstractAsyncContextManager[dict[str, Any]]]:
     """A lifespan that opens one `AsyncTargetClient` for the app's whole life.
 

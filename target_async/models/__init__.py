@@ -22,208 +22,155 @@ from typing import TYPE_CHECKING
 
 from .._lazy import lazy_exports
 
-if TYPE_CHECKING:
-    from ._common import (
-        ABTOrder,
-        CustomerId,
-        Order,
-        Parameters,
-        Preview,
-        Product,
-        QAMode,
-        QAModePreviewIndex,
-        ResponseTokens,
-        UnexpectedError,
-        VisitorId,
-    )
-    from ._enums import (
-        AuthenticatedState,
-        ChannelType,
-        DecisioningMethod,
-        DeviceType,
-        ExecutionMode,
-        LoggingType,
-        MetricType,
-        MobilePlatformType,
-        OptionType,
-        ScreenOrientationType,
-    )
-    from ._request import (
-        Address,
-        AnalyticsRequest,
-        Application,
-        AudienceManager,
-        Browser,
-        ClientHints,
-        Context,
-        DeliveryRequest,
-        ExecuteRequest,
-        ExperienceCloud,
-        Geo,
-        MboxRequest,
-        MobilePlatform,
-        Notification,
-        NotificationMbox,
-        NotificationPageLoad,
-        NotificationView,
-        PrefetchRequest,
-        Property,
-        RequestDetails,
-        Screen,
-        Telemetry,
-        TelemetryEntry,
-        TelemetryFeatures,
-        TelemetryRequest,
-        Trace,
-        ViewRequest,
-        Window,
-    )
-    from ._response import (
-        AnalyticsPayload,
-        AnalyticsResponse,
-        DeliveryResponse,
-        ExecuteResponse,
-        MboxResponse,
-        Metric,
-        NotificationResponse,
-        Option,
-        PageLoadResponse,
-        PrefetchMboxResponse,
-        PrefetchResponse,
-        TraceResponse,
-        View,
-    )
-
-# Each module is imported when one of its names is first used: `DeliveryRequest` alone
-# does not create the response models.
-_EXPORTS: dict[str, str] = {
-    "ABTOrder": "._common",
-    "Address": "._request",
-    "AnalyticsPayload": "._response",
-    "AnalyticsRequest": "._request",
-    "AnalyticsResponse": "._response",
-    "Application": "._request",
-    "AudienceManager": "._request",
-    "AuthenticatedState": "._enums",
-    "Browser": "._request",
-    "ChannelType": "._enums",
-    "ClientHints": "._request",
-    "Context": "._request",
-    "CustomerId": "._common",
-    "DecisioningMethod": "._enums",
-    "DeliveryRequest": "._request",
-    "DeliveryResponse": "._response",
-    "DeviceType": "._enums",
-    "ExecuteRequest": "._request",
-    "ExecuteResponse": "._response",
-    "ExecutionMode": "._enums",
-    "ExperienceCloud": "._request",
-    "Geo": "._request",
-    "LoggingType": "._enums",
-    "MboxRequest": "._request",
-    "MboxResponse": "._response",
-    "Metric": "._response",
-    "MetricType": "._enums",
-    "MobilePlatform": "._request",
-    "MobilePlatformType": "._enums",
-    "Notification": "._request",
-    "NotificationMbox": "._request",
-    "NotificationPageLoad": "._request",
-    "NotificationResponse": "._response",
-    "NotificationView": "._request",
-    "Option": "._response",
-    "OptionType": "._enums",
-    "Order": "._common",
-    "PageLoadResponse": "._response",
-    "Parameters": "._common",
-    "PrefetchMboxResponse": "._response",
-    "PrefetchRequest": "._request",
-    "PrefetchResponse": "._response",
-    "Preview": "._common",
-    "Product": "._common",
-    "Property": "._request",
-    "QAMode": "._common",
-    "QAModePreviewIndex": "._common",
-    "RequestDetails": "._request",
-    "ResponseTokens": "._common",
-    "Screen": "._request",
-    "ScreenOrientationType": "._enums",
-    "Telemetry": "._request",
-    "TelemetryEntry": "._request",
-    "TelemetryFeatures": "._request",
-    "TelemetryRequest": "._request",
-    "Trace": "._request",
-    "TraceResponse": "._response",
-    "UnexpectedError": "._common",
-    "View": "._response",
-    "ViewRequest": "._request",
-    "VisitorId": "._common",
-    "Window": "._request",
+# The public names, by the module defining each: the one list. `__all__` and the lazy
+# `__getattr__` are made from it, and tests/test_public_api.py checks that the imports
+# type checkers read below name the same.
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "._common": (
+        "ABTOrder",
+        "CustomerId",
+        "Order",
+        "Parameters",
+        "Preview",
+        "Product",
+        "QAMode",
+        "QAModePreviewIndex",
+        "ResponseTokens",
+        "UnexpectedError",
+        "VisitorId",
+    ),
+    "._enums": (
+        "AuthenticatedState",
+        "ChannelType",
+        "DecisioningMethod",
+        "DeviceType",
+        "ExecutionMode",
+        "LoggingType",
+        "MetricType",
+        "MobilePlatformType",
+        "OptionType",
+        "ScreenOrientationType",
+    ),
+    "._request": (
+        "Address",
+        "AnalyticsRequest",
+        "Application",
+        "AudienceManager",
+        "Browser",
+        "ClientHints",
+        "Context",
+        "DeliveryRequest",
+        "ExecuteRequest",
+        "ExperienceCloud",
+        "Geo",
+        "MboxRequest",
+        "MobilePlatform",
+        "Notification",
+        "NotificationMbox",
+        "NotificationPageLoad",
+        "NotificationView",
+        "PrefetchRequest",
+        "Property",
+        "RequestDetails",
+        "Screen",
+        "Telemetry",
+        "TelemetryEntry",
+        "TelemetryFeatures",
+        "TelemetryRequest",
+        "Trace",
+        "ViewRequest",
+        "Window",
+    ),
+    "._response": (
+        "AnalyticsPayload",
+        "AnalyticsResponse",
+        "DeliveryResponse",
+        "ExecuteResponse",
+        "MboxResponse",
+        "Metric",
+        "NotificationResponse",
+        "Option",
+        "PageLoadResponse",
+        "PrefetchMboxResponse",
+        "PrefetchResponse",
+        "TraceResponse",
+        "View",
+    ),
 }
 
-__all__ = [
-    "ABTOrder",
-    "Address",
-    "AnalyticsPayload",
-    "AnalyticsRequest",
-    "AnalyticsResponse",
-    "Application",
-    "AudienceManager",
-    "AuthenticatedState",
-    "Browser",
-    "ChannelType",
-    "ClientHints",
-    "Context",
-    "CustomerId",
-    "DecisioningMethod",
-    "DeliveryRequest",
-    "DeliveryResponse",
-    "DeviceType",
-    "ExecuteRequest",
-    "ExecuteResponse",
-    "ExecutionMode",
-    "ExperienceCloud",
-    "Geo",
-    "LoggingType",
-    "MboxRequest",
-    "MboxResponse",
-    "Metric",
-    "MetricType",
-    "MobilePlatform",
-    "MobilePlatformType",
-    "Notification",
-    "NotificationMbox",
-    "NotificationPageLoad",
-    "NotificationResponse",
-    "NotificationView",
-    "Option",
-    "OptionType",
-    "Order",
-    "PageLoadResponse",
-    "Parameters",
-    "PrefetchMboxResponse",
-    "PrefetchRequest",
-    "PrefetchResponse",
-    "Preview",
-    "Product",
-    "Property",
-    "QAMode",
-    "QAModePreviewIndex",
-    "RequestDetails",
-    "ResponseTokens",
-    "Screen",
-    "ScreenOrientationType",
-    "Telemetry",
-    "TelemetryEntry",
-    "TelemetryFeatures",
-    "TelemetryRequest",
-    "Trace",
-    "TraceResponse",
-    "UnexpectedError",
-    "View",
-    "ViewRequest",
-    "VisitorId",
-    "Window",
-]
+if TYPE_CHECKING:
+    from ._common import ABTOrder as ABTOrder
+    from ._common import CustomerId as CustomerId
+    from ._common import Order as Order
+    from ._common import Parameters as Parameters
+    from ._common import Preview as Preview
+    from ._common import Product as Product
+    from ._common import QAMode as QAMode
+    from ._common import QAModePreviewIndex as QAModePreviewIndex
+    from ._common import ResponseTokens as ResponseTokens
+    from ._common import UnexpectedError as UnexpectedError
+    from ._common import VisitorId as VisitorId
+    from ._enums import AuthenticatedState as AuthenticatedState
+    from ._enums import ChannelType as ChannelType
+    from ._enums import DecisioningMethod as DecisioningMethod
+    from ._enums import DeviceType as DeviceType
+    from ._enums import ExecutionMode as ExecutionMode
+    from ._enums import LoggingType as LoggingType
+    from ._enums import MetricType as MetricType
+    from ._enums import MobilePlatformType as MobilePlatformType
+    from ._enums import OptionType as OptionType
+    from ._enums import ScreenOrientationType as ScreenOrientationType
+    from ._request import Address as Address
+    from ._request import AnalyticsRequest as AnalyticsRequest
+    from ._request import Application as Application
+    from ._request import AudienceManager as AudienceManager
+    from ._request import Browser as Browser
+    from ._request import ClientHints as ClientHints
+    from ._request import Context as Context
+    from ._request import DeliveryRequest as DeliveryRequest
+    from ._request import ExecuteRequest as ExecuteRequest
+    from ._request import ExperienceCloud as ExperienceCloud
+    from ._request import Geo as Geo
+    from ._request import MboxRequest as MboxRequest
+    from ._request import MobilePlatform as MobilePlatform
+    from ._request import Notification as Notification
+    from ._request import NotificationMbox as NotificationMbox
+    from ._request import NotificationPageLoad as NotificationPageLoad
+    from ._request import NotificationView as NotificationView
+    from ._request import PrefetchRequest as PrefetchRequest
+    from ._request import Property as Property
+    from ._request import RequestDetails as RequestDetails
+    from ._request import Screen as Screen
+    from ._request import Telemetry as Telemetry
+    from ._request import TelemetryEntry as TelemetryEntry
+    from ._request import TelemetryFeatures as TelemetryFeatures
+    from ._request import TelemetryRequest as TelemetryRequest
+    from ._request import Trace as Trace
+    from ._request import ViewRequest as ViewRequest
+    from ._request import Window as Window
+    from ._response import AnalyticsPayload as AnalyticsPayload
+    from ._response import AnalyticsResponse as AnalyticsResponse
+    from ._response import DeliveryResponse as DeliveryResponse
+    from ._response import ExecuteResponse as ExecuteResponse
+    from ._response import MboxResponse as MboxResponse
+    from ._response import Metric as Metric
+    from ._response import NotificationResponse as NotificationResponse
+    from ._response import Option as Option
+    from ._response import PageLoadResponse as PageLoadResponse
+    from ._response import PrefetchMboxResponse as PrefetchMboxResponse
+    from ._response import PrefetchResponse as PrefetchResponse
+    from ._response import TraceResponse as TraceResponse
+    from ._response import View as View
 
-__getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)
+__all__ = sorted(
+    (name for names in _EXPORTS.values() for name in names),
+    key=lambda name: (0 if name.isupper() else 1 if name[0].isupper() else 2, name),
+)
+
+# Hidden from type checkers: a module `__getattr__` would make every misspelt import `Any`.
+if not TYPE_CHECKING:
+    __getattr__, __dir__ = lazy_exports(
+        __name__,
+        globals(),
+        {name: module for module, names in _EXPORTS.items() for name in names},
+    )

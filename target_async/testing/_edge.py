@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qsl
 
 import anyio
@@ -18,6 +18,7 @@ import httpx
 import sniffio
 
 from target_async._exceptions import ClientStateError, TargetConfigError
+from target_async._option_types import ClientOptions
 from target_async.testing._artifact import (
     ARTIFACT_PATH,
     ArtifactSource,
@@ -38,6 +39,9 @@ from target_async.testing._faults import FaultSet, RouteName
 from target_async.testing._http import HttpReply, HttpRequest, HttpServer
 from target_async.testing._records import RecordedNotification, RecordedRequest
 from target_async.testing._transport import DEFAULT_EDGE_LIMITS, EdgeTransport
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = [
     "DEFAULT_CLIENT",
@@ -458,13 +462,13 @@ class LocalEdge:
         """An httpx transport sending every request, whatever its host, to this edge."""
         return EdgeTransport(self._host, self.port, limits=limits)
 
-    def client_options(self, **overrides: Any) -> dict[str, Any]:
+    def client_options(self, **overrides: Unpack[ClientOptions]) -> ClientOptions:
         """Options for `AsyncTargetClient.create` that make the SDK talk to this edge.
 
         With `decisioning_method="on-device"` (or "hybrid") the client downloads this edge's
         artifact from the CDN URL it computes, which `transport()` routes here.
         """
-        options: dict[str, Any] = {
+        options: ClientOptions = {
             "client": self.client,
             "organization_id": self.organization_id,
             "transport": self.transport(),
