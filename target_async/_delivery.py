@@ -57,6 +57,8 @@ _NOTIFICATION_TYPES = frozenset({"click", "display"})
 # The Delivery API's rule: 1-128 printable characters except space, "?" and "/".
 _SESSION_ID = re.compile(r"[^\x00-\x20\x7f-\x9f?/]{1,128}")
 _ANALYTICS_DEFAULT_LOGGING = "server_side"
+# Larger than any epoch-ms timestamp, small enough for JSON: keeps NaN and infinity out.
+_MAX_TIMESTAMP = 1e18
 # uuid4's variant nibble (RFC 4122: 10xx) for each random hex digit.
 _UUID_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 
@@ -138,6 +140,51 @@ def _normalise_section(body: dict[str, Any], key: str, logger: logging.Logger) -
         del body[key]
 
 
+# The parts of a request the SDK reads (defaults, edge host, batching, deciding), with the
+# fields inside them that must be strings: anything else is refused at the call, so a bad
+# request can never fail later, in the background.
+_OBJECT_FIELDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("id", ("tntId", "thirdPartyId", "marketingCloudVisitorId")),
+    ("context", ("channel",)),
+    ("property", ("token",)),
+    ("experienceCloud", ()),
+    ("telemetry", ()),
+)
+
+
+def _type_name(value: Any) -> str:
+    return type(value).__name__
+
+
+def _check_shape(body: Mapping[str, Any]) -> None:
+    """Raise `TargetValidationError` naming the field when a part the SDK reads has the wrong type."""
+    for key, string_fields in _OBJECT_FIELDS:
+        part = body.get(key)
+        if part is None:
+            continue
+        if not isinstance(part, Mapping):
+            raise TargetValidationError(f"request.{key} must be an object, got {_type_name(part)}")
+        for field in string_fields:
+            value = part.get(field)
+            if value is not None and not isinstance(value, str):
+                raise TargetValidationError(f"request.{key}.{field} must be a string, got {_type_name(value)}")
+    customer_ids = (body.get("id") or {}).get("customerIds")
+    if customer_ids is not None and not isinstance(customer_ids, list):
+        raise TargetValidationError(f"request.id.customerIds must be a list, got {_type_name(customer_ids)}")
+    analytics = (body.get("experienceCloud") or {}).get("analytics")
+    if analytics is not None and not isinstance(analytics, Mapping):
+        raise TargetValidationError(
+            f"request.experienceCloud.analytics must be an object, got {_type_name(analytics)}"
+        )
+    telemetry = body.get("telemetry")
+    if telemetry is not None:
+        entries = telemetry.get("entries")
+        if entries is not None and not (
+            isinstance(entries, list) and all(isinstance(entry, Mapping) for entry in entries)
+        ):
+            raise TargetValidationError("request.telemetry.entries must be a list of objects")
+
+
 def _describe_notification(notification: Any) -> str:
     if not isinstance(notification, dict):
         return f"a {type(notification).__name__}"
@@ -166,13 +213,14 @@ def _normalise_notifications(body: dict[str, Any], logger: logging.Logger, *, re
             and get("type") in _NOTIFICATION_TYPES
             and isinstance(timestamp := get("timestamp"), (int, float))
             and not isinstance(timestamp, bool)
+            and -_MAX_TIMESTAMP < timestamp < _MAX_TIMESTAMP  # NaN and infinity fail this too
         ):
             valid.append(notification)
         else:
             # Event tokens stay out of logs above DEBUG: the warning names the fields only.
             logger.warning(
-                "Notification validation failed for: %s (dropped: it needs a non-empty id, a numeric "
-                "timestamp and type 'display' or 'click')",
+                "Notification validation failed for: %s (dropped: it needs a non-empty id, a finite "
+                "numeric timestamp and type 'display' or 'click')",
                 _describe_notification(notification),
             )
             logger.debug("Dropped notification: %r", notification)
@@ -216,6 +264,7 @@ def validate_request(
         else "Request object of type DeliveryRequest is required",
     )
     get = body.get
+    _check_shape(body)
     if get("execute") is not None:
         _normalise_section(body, "execute", logger)
     if get("prefetch") is not None:

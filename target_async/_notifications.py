@@ -22,6 +22,11 @@ sent or given up on, so memory stays bounded however long the edge is down.
 
 `aclose()` stops accepting, lets the queue drain for `shutdown_timeout` ms, then cancels
 what is left, counts it as failed and logs how many notifications were not delivered.
+
+Isolation: nothing one request holds can stop the dispatcher. A request the pipeline cannot
+file, complete or encode as JSON (which `enqueue_notifications` validation should already
+have refused) is given up on alone: counted as failed, logged without its content, and
+reported by `send_notification_error`; the other requests of its batch go out.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ from ._exceptions import (
     TargetError,
     TargetRequestError,
     TargetTimeoutError,
+    TargetValidationError,
     status_error,
 )
 from ._telemetry import TelemetryStore
@@ -132,6 +138,10 @@ class _Batch:
         self.last_error: TargetError | None = None
 
 
+class _NothingToSend(Exception):
+    """Every request of a batch was given up on while it was being encoded."""
+
+
 @attrs.frozen
 class _Failure:
     error: TargetError
@@ -183,6 +193,8 @@ class NotificationPipeline:
         self._finished: anyio.Event | None = None
         self._dropped_since_warning = 0
         self._last_drop_warning = -_DROP_WARNING_INTERVAL
+        # Requests given up on by the dispatcher's synchronous steps, waiting to be reported.
+        self._rejected: list[tuple[_Batch, TargetError]] = []
         self._enqueued = self._sent = self._retried = self._dropped = self._failed = self._requests = 0
 
     @property
@@ -313,8 +325,9 @@ class NotificationPipeline:
 
     async def _give_up_on_remaining(self, deadline_ms: float) -> None:
         self._file_submitted()
+        rejected, self._rejected = self._rejected, []
         leftovers: list[tuple[_Batch, TargetError | None]] = [
-            (_Batch(group, self._host(group[0])), None) for group in self._groups.values()
+            (_Batch(group, ""), None) for group in self._groups.values()
         ]
         leftovers += [(batch, batch.last_error) for batch in self._in_flight]
         self._groups.clear()
@@ -337,10 +350,12 @@ class NotificationPipeline:
             self._logger.debug(
                 "Notification queue drained: %d sent, %d failed, %d dropped", stats.sent, stats.failed, stats.dropped
             )
-        if not lost or not self._events.has(SEND_ERROR_EVENT):
+        if not (lost or rejected) or not self._events.has(SEND_ERROR_EVENT):
             return
         # Event handlers get their own deadline: a slow one must not hold up the close.
         with anyio.move_on_after(deadline_ms / 1000):
+            for batch, rejection in rejected:
+                await self._report(batch, rejection)
             for batch, error in leftovers:
                 await self._report(
                     batch,
@@ -367,10 +382,21 @@ class NotificationPipeline:
                 await wakeup.wait()
             # Take the batch only once a slot is free: requests arriving meanwhile join it.
             await slots.acquire()
-            self._file_submitted()
-            batch = self._take_batch()
-            self._in_flight.add(batch)
-            task_group.start_soon(self._send, batch, slots)
+            batch = None
+            try:
+                self._file_submitted()
+                if self._groups:
+                    batch = self._take_batch()
+            except Exception as exc:  # a last resort: the steps above isolate each request
+                if self._groups:
+                    self._reject(self._groups.pop(next(iter(self._groups))), exc)
+            if batch is None:
+                slots.release()
+            else:
+                self._in_flight.add(batch)
+                task_group.start_soon(self._send, batch, slots)
+            while self._rejected:
+                task_group.start_soon(self._report, *self._rejected.pop())
 
     def _file_submitted(self) -> None:
         """File each submitted request under its visitor, in the order they came."""
@@ -378,52 +404,86 @@ class NotificationPipeline:
         groups = self._groups
         property_token = self._config.property_token
         for body, session_id, location_hint, count, timeout, generation in submitted:
-            visitor = body.get("id") or _NO_FIELDS
-            # Everything the edge host and the visitor depend on; the property token falls
-            # back to the configured one, which the defaults give the request.
-            key = (
-                session_id,
-                location_hint,
-                visitor.get("tntId"),
-                visitor.get("thirdPartyId"),
-                visitor.get("marketingCloudVisitorId"),
-                (body.get("property") or _NO_FIELDS).get("token") or property_token,
-            )
             item = _Item(body, session_id, location_hint, count, timeout, generation)
-            group = groups.get(key)
+            try:
+                visitor = body.get("id") or _NO_FIELDS
+                # Everything the edge host and the visitor depend on; the property token falls
+                # back to the configured one, which the defaults give the request.
+                key = (
+                    session_id,
+                    location_hint,
+                    visitor.get("tntId"),
+                    visitor.get("thirdPartyId"),
+                    visitor.get("marketingCloudVisitorId"),
+                    (body.get("property") or _NO_FIELDS).get("token") or property_token,
+                )
+                group = groups.get(key)
+            except Exception as exc:
+                self._reject([item], exc)
+                continue
             if group is None:
                 groups[key] = [item]
             else:
                 group.append(item)
 
-    def _take_batch(self) -> _Batch:
+    def _take_batch(self) -> _Batch | None:
+        """The next batch of the group that waited longest; None when each request looked
+        at had to be given up on (`_reject`)."""
         key = next(iter(self._groups))
         group = self._groups.pop(key)
-        first = group[0]
-        # Given to each request looked at (a second time changes nothing): requests compare
-        # as they will be sent.
-        apply_request_defaults(self._config, first.body)
-        count = first.count
-        taken = 1
-        while taken < len(group):
-            item = group[taken]
-            if count + item.count > self._batch_size:
+        taken: list[_Item] = []
+        count = 0
+        position = 0
+        while position < len(group):
+            item = group[position]
+            if taken and count + item.count > self._batch_size:
                 break
-            apply_request_defaults(self._config, item.body)
-            if not _same_envelope(first.body, item.body):
+            try:
+                # Given to each request looked at (a second time changes nothing): requests
+                # compare as they will be sent.
+                apply_request_defaults(self._config, item.body)
+                joins = not taken or _same_envelope(taken[0].body, item.body)
+            except Exception as exc:
+                self._reject([item], exc)
+                position += 1
+                continue
+            if not joins:
                 break
+            taken.append(item)
             count += item.count
-            taken += 1
-        if taken < len(group):
+            position += 1
+        if position < len(group):
             # Re-inserted last, so one busy visitor cannot starve the others.
-            self._groups[key] = group[taken:]
-        return _Batch(group[:taken], self._host(first))
+            self._groups[key] = group[position:]
+        if not taken:
+            return None
+        try:
+            host = self._host(taken[0])
+        except Exception as exc:
+            self._reject(taken, exc)
+            return None
+        return _Batch(taken, host)
+
+    def _reject(self, items: list[_Item], exc: Exception) -> None:
+        """Give up on requests the pipeline cannot handle, alone: counted as failed, logged
+        (without their content: it holds tokens and visitor ids) and queued for reporting."""
+        batch = _Batch(items, "")
+        self._settle(batch, delivered=False)
+        self._logger.error(
+            "Gave up on %d notifications: their request could not be prepared for sending (%s)",
+            batch.count,
+            type(exc).__name__,
+        )
+        self._logger.debug("Preparing a notification request failed", exc_info=exc)
+        error = TargetValidationError(f"The notification request could not be prepared for sending: {exc!r}")
+        error.__cause__ = exc
+        self._rejected.append((batch, error))
 
     def _host(self, item: _Item) -> str:
         """The edge host of `item`'s group: its key holds all that picks it (tntId, location hint)."""
         return edge_route(self._config, item.body, item.location_hint)[1]
 
-    def _batch_body(self, batch: _Batch) -> dict[str, Any]:
+    def _batch_body(self, batch: _Batch, *, with_stored_telemetry: bool = True) -> dict[str, Any]:
         items = batch.items
         if len(items) == 1:
             body = items[0].body
@@ -437,16 +497,47 @@ class NotificationPipeline:
             entries = [e for item in items for e in (item.body.get("telemetry") or {}).get("entries") or ()]
             if entries:
                 body["telemetry"] = {"entries": entries}
-        self._telemetry.attach(body)
+        if with_stored_telemetry:
+            self._telemetry.attach(body)
         return body
+
+    def _encode(self, batch: _Batch) -> bytes:
+        """The batch's Delivery request as JSON. A request JSON cannot carry (NaN, a set, ...)
+        is given up on alone, and the batch shrinks to the others."""
+        try:
+            return _serde.dumps(self._batch_body(batch))
+        except (TypeError, ValueError, RecursionError) as exc:
+            error = exc
+        good = []
+        for item in batch.items:
+            try:
+                _serde.dumps(item.body)
+            except (TypeError, ValueError, RecursionError) as exc:
+                self._reject([item], exc)
+            else:
+                good.append(item)
+        if not good:
+            batch.items, batch.count = [], 0
+            raise _NothingToSend
+        if len(good) == len(batch.items):
+            # Each request encodes alone: the telemetry taken from the store cannot. It is best
+            # effort, so the batch goes without it.
+            self._telemetry.dropped += 1
+            self._logger.debug("Pending telemetry dropped: it could not be encoded", exc_info=error)
+        batch.items = good
+        batch.count = sum(item.count for item in good)
+        return _serde.dumps(self._batch_body(batch, with_stored_telemetry=False))
 
     async def _send(self, batch: _Batch, slots: anyio.Semaphore) -> None:
         """Deliver a batch; the dispatcher acquired a slot for its first attempt."""
         error = await self._deliver(batch, slots)
         self._in_flight.discard(batch)
-        self._settle(batch, delivered=error is None)
+        if batch.items:
+            self._settle(batch, delivered=error is None)
         if error is not None:
             await self._report(batch, error)
+        while self._rejected:
+            await self._report(*self._rejected.pop())
 
     async def _deliver(self, batch: _Batch, slots: anyio.Semaphore) -> TargetError | None:
         """Send with retries; the final error, or None once the edge accepted the batch.
@@ -460,7 +551,10 @@ class NotificationPipeline:
         policy = self._retry
         host = batch.host
         try:
-            payload = _serde.dumps(self._batch_body(batch))
+            try:
+                payload = self._encode(batch)
+            except _NothingToSend:
+                return None  # each request was given up on (`_reject`) and is settled
             timeout = max(item.timeout or self._config.timeout for item in batch.items) / 1000
             attempt = 0
             while True:

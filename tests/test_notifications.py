@@ -5,6 +5,8 @@ from __future__ import annotations
 import collections
 import json
 import logging
+import math
+import re
 from typing import Any
 
 import anyio
@@ -440,6 +442,78 @@ async def test_bad_input_raises_the_same_errors_as_send_notifications(
             client.enqueue_notifications(request=visitor_request(1, "1:0"), callback=print)
         assert client.notification_stats.enqueued == 0
     assert target_edge.requests == []
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"context": 5}, "request.context must be an object, got int"),
+        ({"id": 5}, "request.id must be an object, got int"),
+        ({"id": {"tntId": ["x"]}}, "request.id.tntId must be a string, got list"),
+        ({"id": {"tntId": "t", "customerIds": "c"}}, "request.id.customerIds must be a list"),
+        ({"property": {"token": 7}}, "request.property.token must be a string, got int"),
+        ({"context": {"channel": ["web"]}}, "request.context.channel must be a string"),
+        ({"experienceCloud": {"analytics": "a"}}, "request.experienceCloud.analytics must be an object"),
+        ({"telemetry": {"entries": 5}}, "request.telemetry.entries must be a list of objects"),
+    ],
+)
+async def test_enqueue_refuses_a_request_the_pipeline_could_not_send_naming_the_field(
+    target_edge: LocalEdge, extra: dict[str, Any], message: str
+) -> None:
+    async with client_for(target_edge) as client:
+        with pytest.raises(TargetValidationError, match=re.escape(message)):
+            client.enqueue_notifications(request={**visitor_request(1, "1:bad"), **extra})
+        with pytest.raises(TargetValidationError, match=re.escape(message)):
+            await client.send_notifications(request={**visitor_request(1, "1:bad"), **extra})
+        assert client.enqueue_notifications(request=visitor_request(1, "1:good"))
+    assert [n.id for n in target_edge.notifications] == ["1:good"]
+
+
+async def test_a_notification_with_a_non_finite_timestamp_is_dropped_at_the_call(
+    target_edge: LocalEdge,
+) -> None:
+    request = {"notifications": [notification("1:nan", timestamp=math.nan), notification("1:ok")]}
+    async with client_for(target_edge) as client:
+        with pytest.raises(TargetValidationError, match="all 1 notifications were invalid"):
+            client.enqueue_notifications(request={"notifications": [notification("x", timestamp=math.inf)]})
+        assert client.enqueue_notifications(request=request)
+    assert [n.id for n in target_edge.notifications] == ["1:ok"]
+
+
+async def test_a_request_the_pipeline_cannot_handle_fails_alone_and_the_pipeline_carries_on(
+    target_edge: LocalEdge, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Requests that got past validation (submitted directly): each must fail alone, counted,
+    # logged without its content and reported, and nothing else may be held up or lost.
+    events: list[TargetEvent] = []
+    bad_bodies = [
+        {**visitor_request(1, "1:context"), "context": 5},  # completing the request fails
+        {**visitor_request(2, "2:visitor"), "id": {"tntId": ["unhashable"]}},  # filing it fails
+        {**visitor_request(3, "3:nan"), "notifications": [notification("3:nan", mbox={"name": math.nan})]},
+    ]
+    with caplog.at_level(logging.DEBUG, logger=LOGGER):
+        async with client_for(target_edge, events={"send_notification_error": events.append}) as client:
+            pipeline = client._notifications
+            for position, body in enumerate(bad_bodies):
+                assert pipeline.submit(body, "session-3")
+                # Visitor 3's good requests share a batch with its unencodable one.
+                assert pipeline.submit(visitor_request(3, f"3:good-{position}"), "session-3")
+            assert await client.flush() is False
+            stats = client.notification_stats
+            assert (stats.enqueued, stats.sent, stats.failed, stats.pending) == (6, 3, 3, 0)
+            assert client.enqueue_notifications(request=visitor_request(4, "4:later"))
+            assert await client.flush() is True
+
+    assert sorted(n.id for n in target_edge.notifications) == ["3:good-0", "3:good-1", "3:good-2", "4:later"]
+    assert sorted(e.notification["id"] for e in events) == ["1:context", "2:visitor", "3:nan"]
+    assert all(isinstance(e.error, TargetValidationError) and e.error.__cause__ for e in events)
+    gave_up = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert sorted(r.getMessage() for r in gave_up) == [
+        "Gave up on 1 notifications: their request could not be prepared for sending (AttributeError)",
+        "Gave up on 1 notifications: their request could not be prepared for sending (TypeError)",
+        "Gave up on 1 notifications: their request could not be prepared for sending (ValueError)",
+    ]
+    assert not any("tnt-" in r.getMessage() or "unhashable" in r.getMessage() for r in gave_up)
 
 
 async def test_enqueue_needs_an_entered_open_client(target_edge: LocalEdge) -> None:

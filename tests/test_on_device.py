@@ -460,6 +460,21 @@ async def test_geo_lookup_resolves_the_ip_once(edge: LocalEdge, cdn: LocalCdn) -
     assert [event.geo_context["city"] for event in recorder.events] == ["SAN FRANCISCO"]
 
 
+async def test_a_geo_answer_without_finite_coordinates_loses_them_not_the_notification(
+    edge: LocalEdge, cdn: LocalCdn
+) -> None:
+    # TEST_ARTIFACT_AB_MULTI_SIMPLE targets geo, so the client looks the address up.
+    cdn.geo = {"x-geo-city": "SAN FRANCISCO", "x-geo-latitude": "north", "x-geo-longitude": "Infinity"}
+    request = execute("mbox-magician", geo={"ipAddress": "203.0.113.9"})
+    async with AsyncTargetClient.create(options(edge, cdn)) as client:
+        result = await client.get_offers(request=request)
+        assert await client.flush() is True
+    assert result.request_body["context"]["geo"] == {"ipAddress": "203.0.113.9", "city": "SAN FRANCISCO"}
+    [notification] = deliveries(edge)
+    assert notification.json["context"]["geo"]["city"] == "SAN FRANCISCO"
+    assert [n["mbox"]["name"] for n in notification.json["notifications"]] == ["mbox-magician"]
+
+
 @pytest.mark.parametrize("failure", ["status", "hang"])
 async def test_a_failing_geo_lookup_decides_without_geo(
     edge: LocalEdge, cdn: LocalCdn, failure: str

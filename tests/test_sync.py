@@ -27,6 +27,7 @@ from target_async import (
     Notification,
     NotificationMbox,
     TargetConfigError,
+    TargetValidationError,
 )
 from target_async._sync import TargetClient
 from target_async.testing import Fault, LocalEdge
@@ -203,6 +204,19 @@ def test_enqueued_notifications_are_flushed(target_edge_thread: LocalEdge) -> No
         assert client.enqueue_notifications(request=notification_request("q-2"), session_id="s")
     # close() drains what is still queued.
     assert [n.id for n in target_edge_thread.notifications] == ["q-1", "q-2"]
+
+
+def test_a_malformed_notification_request_is_refused_and_the_client_carries_on(
+    target_edge_thread: LocalEdge,
+) -> None:
+    good = {"notifications": [{"id": "ok", "type": "display", "timestamp": 1}]}
+    with TargetClient.create(target_edge_thread.client_options()) as client:
+        with pytest.raises(TargetValidationError, match=r"request\.context must be an object"):
+            client.enqueue_notifications(request={**good, "context": 5})
+        assert client.enqueue_notifications(request=good)
+        assert client.flush(5_000) is True
+        assert client.get_offers(request=HOME).response.status == 200
+    assert [n.id for n in target_edge_thread.notifications] == ["ok"]
 
 
 def _fork_and_wait(child: Callable[[], int], seconds: float = 20.0) -> int:

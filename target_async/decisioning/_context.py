@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import math
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
@@ -327,10 +328,19 @@ def with_geo(request: Mapping[str, Any], geo: Mapping[str, Any]) -> dict[str, An
 
 
 def geo_from_lookup(body: Mapping[str, Any]) -> dict[str, Any]:
-    """The Geo wire fields of a geo lookup answer (`x-geo-*` keys); coordinates become numbers."""
+    """The Geo wire fields of a geo lookup answer (`x-geo-*` keys); coordinates become numbers.
+
+    The answer is untrusted: a field of the wrong type, or a coordinate that is not a
+    finite number (NaN would make every notification of the decision unsendable), is dropped.
+    """
     result: dict[str, Any] = {}
     for header, field, numeric in _GEO_HEADERS:
         value = body.get(header)
-        if value is not None:
-            result[field] = js_parse_float(value) if numeric else value
+        if numeric:
+            if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+                number = js_parse_float(value)
+                if math.isfinite(number):
+                    result[field] = number
+        elif isinstance(value, str):
+            result[field] = value
     return result
