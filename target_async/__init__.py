@@ -65,6 +65,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ),
     "._sync": ("TargetClient",),
     "._version": ("__version__",),
+    "._visitor": ("Visitor", "VisitorLike"),
     ".models": (
         "ABTOrder",
         "Address",
@@ -171,6 +172,8 @@ if TYPE_CHECKING:
     from ._option_types import ErrCallbackOptions as ErrCallbackOptions
     from ._option_types import RequestOptions as RequestOptions
     from ._sync import TargetClient as TargetClient
+    from ._visitor import Visitor as Visitor
+    from ._visitor import VisitorLike as VisitorLike
     from .models import ABTOrder as ABTOrder
     from .models import Address as Address
     from .models import AnalyticsPayload as AnalyticsPayload

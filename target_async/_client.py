@@ -381,7 +381,14 @@ class AsyncTargetClient:
             )
         self._check_open()
         # Validated now (bad input raises here); the defaults are applied when it is sent.
-        body, session_id = validate_request(self._config, call, notifications_required=True)
+        # An SDID only when the caller asks for A4T stitching (a visitor or a consumer id): a
+        # new one per call would keep this visitor's notifications from sharing a request.
+        body, session_id = validate_request(
+            self._config,
+            call,
+            notifications_required=True,
+            supplemental_data_id=call.visitor is not None or call.consumer_id is not None,
+        )
         return self._notifications.submit(body, session_id, call.target_location_hint, call.timeout)
 
     async def flush(self, timeout: float | None = None) -> bool:  # noqa: ASYNC109 - ms, like every timeout of the client

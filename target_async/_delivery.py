@@ -32,6 +32,7 @@ from ._cookies import (
 from ._exceptions import TargetValidationError
 from ._options import CallOptions
 from ._random import random_id
+from ._visitor import apply_identity, visitor_state
 from .models import DecisioningMethod, DeliveryRequest
 
 if TYPE_CHECKING:
@@ -79,6 +80,8 @@ class PreparedRequest:
     session_id: str
     cluster: str | None
     host: str
+    visitor: Any = None
+    """The call's visitor (ECID service), whose state the result carries."""
 
 
 def request_dict(request: Any, *, required_message: str) -> dict[str, Any]:
@@ -231,31 +234,33 @@ def _normalise_notifications(body: dict[str, Any], logger: logging.Logger, *, re
     body["notifications"] = valid
 
 
-def _customer_id_dict(customer_id: Any) -> dict[str, Any]:
-    data = _serde.unstructure(customer_id)
-    if not isinstance(data, dict) or not data.get("id") or not data.get("integrationCode"):
-        raise TargetValidationError(
-            f"customer_ids: each entry needs an id and an integration_code, got {customer_id!r}"
-        )
-    data.setdefault("authenticatedState", "unknown")
-    return data
-
-
 def _local_utc_offset_minutes() -> float:
     return -(time.altzone if time.daylight and time.localtime().tm_isdst > 0 else time.timezone) / 60
 
 
 def validate_request(
-    config: TargetConfig, options: CallOptions, *, notifications_required: bool = False
+    config: TargetConfig,
+    options: CallOptions,
+    *,
+    notifications_required: bool = False,
+    supplemental_data_id: bool = True,
 ) -> tuple[dict[str, Any], str]:
     """Check and normalise a call's request: its wire body and session id.
 
     Invalid mboxes and notifications inside an otherwise valid request are dropped with
     a warning, as the official SDKs do; a request that cannot be sent raises
-    `TargetValidationError`. The defaults that cannot fail (`apply_request_defaults`) and
-    the edge host (`edge_route`) are left to the caller: the notification pipeline adds
-    them in the background, off the caller's path.
+    `TargetValidationError`. The visitor's identity is put in (`_visitor.apply_identity`;
+    `supplemental_data_id=False`: without asking for an A4T SDID). The defaults that cannot
+    fail (`apply_request_defaults`) and the edge host (`edge_route`) are left to the caller:
+    the notification pipeline adds them in the background, off the caller's path.
     """
+    body, session_id, _ = _validated(config, options, notifications_required, supplemental_data_id)
+    return body, session_id
+
+
+def _validated(
+    config: TargetConfig, options: CallOptions, notifications_required: bool, supplemental_data_id: bool
+) -> tuple[dict[str, Any], str, Any]:
     logger = config.logger
     body = request_dict(
         options.request,
@@ -286,16 +291,21 @@ def validate_request(
     else:
         raise TargetValidationError("session_id must be 1-128 printable characters without space, '?' or '/'")
 
-    if (device and device.value) or options.customer_ids:
+    if device and device.value:
         visitor_id: dict[str, Any] = dict(get("id") or ())  # the caller's dict stays as it was
-        if device and device.value and not visitor_id.get("tntId"):
+        if not visitor_id.get("tntId"):
             visitor_id["tntId"] = device.value
-        if options.customer_ids:
-            visitor_id["customerIds"] = [_customer_id_dict(c) for c in options.customer_ids] + list(
-                visitor_id.get("customerIds") or []
-            )
-        body["id"] = visitor_id
-    return body, session_id
+            body["id"] = visitor_id
+    visitor = apply_identity(
+        body,
+        organization_id=config.organization_id,
+        visitor=options.visitor,
+        visitor_cookie=options.visitor_cookie,
+        customer_ids=options.customer_ids,
+        consumer_id=options.consumer_id,
+        supplemental_data_id=supplemental_data_id,
+    )
+    return body, session_id, visitor
 
 
 def edge_route(config: TargetConfig, body: Mapping[str, Any], location_hint: str | None) -> tuple[str | None, str]:
@@ -328,10 +338,10 @@ def prepare_request(
 ) -> PreparedRequest:
     """Validate and normalise a call's request as the Delivery API expects it
     (`validate_request`, then its defaults and its edge host)."""
-    body, session_id = validate_request(config, options, notifications_required=notifications_required)
+    body, session_id, visitor = _validated(config, options, notifications_required, True)
     apply_request_defaults(config, body)
     cluster, host = edge_route(config, body, options.target_location_hint)
-    return PreparedRequest(body=body, session_id=session_id, cluster=cluster, host=host)
+    return PreparedRequest(body=body, session_id=session_id, cluster=cluster, host=host, visitor=visitor)
 
 
 def apply_request_defaults(config: TargetConfig, body: dict[str, Any]) -> None:
@@ -591,4 +601,6 @@ def build_envelope(
             [] if remote_mboxes is None else remote_mboxes,
             [] if remote_views is None else remote_views,
         ),
+        # Read as the response arrives (as Node does): later calls on a shared visitor change it.
+        visitor_state=visitor_state(prepared.visitor),
     )

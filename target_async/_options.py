@@ -13,12 +13,13 @@ from typing import Any
 import attrs
 
 from ._exceptions import TargetValidationError
+from ._visitor import check_visitor, customer_id_entries
 from .models import DecisioningMethod
 
 __all__ = ["CallOptions", "did_you_mean", "parse_call_options"]
 
 
-# Not frozen: a frozen attrs `__init__` sets each of the eleven fields through
+# Not frozen: a frozen attrs `__init__` sets each of the twelve fields through
 # `object.__setattr__`, about a microsecond on every call. Nothing changes it after parsing.
 @attrs.define
 class CallOptions:
@@ -28,13 +29,14 @@ class CallOptions:
     target_cookie: str | None = None
     target_location_hint: str | None = None
     consumer_id: str | None = None
-    customer_ids: Sequence[Any] | None = None
+    customer_ids: Sequence[Any] | Mapping[str, Any] | None = None
     session_id: str | None = None
     decisioning_method: DecisioningMethod | None = None
     timeout: float | None = None
     callback: Callable[[Any], Any] | None = None
     err_callback: Callable[[BaseException], Any] | None = None
     visitor: Any = None
+    visitor_cookie: str | None = None
 
 
 _KEYS = frozenset(f.name for f in attrs.fields(CallOptions))
@@ -79,10 +81,27 @@ def _timeout(key: str, value: Any) -> float:
     return value
 
 
-def _customer_ids(key: str, value: Any) -> Sequence[Any]:
+def _customer_ids(key: str, value: Any) -> Sequence[Any] | Mapping[str, Any]:
+    if isinstance(value, Mapping):
+        customer_id_entries(value)  # checked now: a bad entry fails the call before anything is sent
+        return value
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
-        raise TargetValidationError("customer_ids must be a list of CustomerId")
+        raise TargetValidationError(
+            "customer_ids must be a list of CustomerId or a mapping of integration code to id "
+            f"(such as {{'crm': {{'id': '123', 'auth_state': AuthenticatedState.AUTHENTICATED}}}}), got {type(value).__name__}"
+        )
     return value
+
+
+def _consumer_id(key: str, value: Any) -> str:
+    # Kept as given, "" too: the Node SDK asks the visitor for consumer "" then.
+    if not isinstance(value, str):
+        raise TargetValidationError(f"consumer_id must be a str, got {type(value).__name__}")
+    return value
+
+
+def _visitor(key: str, value: Any) -> Any:
+    return check_visitor(value)
 
 
 def _callable(key: str, value: Any) -> Any:
@@ -96,14 +115,15 @@ _CHECKS: dict[str, Callable[[str, Any], Any] | None] = {
     "request": None,
     "target_cookie": _optional_str,
     "target_location_hint": _optional_str,
-    "consumer_id": _optional_str,
+    "consumer_id": _consumer_id,
     "customer_ids": _customer_ids,
     "session_id": _optional_str,
     "decisioning_method": _decisioning_method,
     "timeout": _timeout,
     "callback": _callable,
     "err_callback": _callable,
-    "visitor": None,
+    "visitor": _visitor,
+    "visitor_cookie": _optional_str,
 }
 
 

@@ -41,8 +41,10 @@ from target_async import (
     VisitorId,
     _serde,  # the wire form, to compare and validate what is sent
 )
+from target_async._visitor import SUPPLEMENTAL_DATA_ID
 from target_async.integrations import aiohttp as aiohttp_integration
 from target_async.integrations import (
+    amcv_cookie,
     marketing_cloud_visitor_id,
     request_context,
     response_cookies,
@@ -78,6 +80,8 @@ def test_marketing_cloud_visitor_id_is_read_from_the_amcv_cookie() -> None:
     assert marketing_cloud_visitor_id(AMCV_VALUE) == MCMID
     # Already decoded by a framework: read the same.
     assert marketing_cloud_visitor_id(f"-1|MCIDTS|19000|MCMID|{MCMID}") == MCMID
+    # Read as the official SDKs read it: no digest needed, any value (it only goes in the body).
+    assert marketing_cloud_visitor_id("MCMID|123") == "123"
 
 
 @pytest.mark.parametrize(
@@ -88,9 +92,8 @@ def test_marketing_cloud_visitor_id_is_read_from_the_amcv_cookie() -> None:
         "garbage",
         "-1|MCIDTS|19000",
         "-1|MCMID|",
-        "-1|MCMID|12 34",
-        "-1|MCMID|<script>",
-        "MCMID|123",
+        "-1|MCMID|%E0%A4%A",  # a bad escape: no cookie at all
+        "T",
     ],
 )
 def test_a_malformed_amcv_cookie_gives_no_visitor_id(value: str | None) -> None:
@@ -107,8 +110,9 @@ def test_visitor_options_carry_the_browser_cookies_and_the_ecid() -> None:
     options = visitor_options(cookies, HOME, organization_id=ORG)
     assert options["target_cookie"] == MBOX_COOKIE
     assert options["target_location_hint"] == "28"
+    assert options["visitor_cookie"] == AMCV_VALUE
     request = options["request"]
-    assert request.id == VisitorId(marketing_cloud_visitor_id=MCMID)
+    assert request.id is None, "the client reads the ECID from visitor_cookie"
     assert request.execute == HOME.execute
     assert HOME.id is None, "the caller's request must not be changed"
 
@@ -121,7 +125,14 @@ def test_visitor_options_without_cookies_name_no_cookie_options() -> None:
 
 def test_the_amcv_cookie_of_another_organization_is_not_read() -> None:
     options = visitor_options({f"AMCV_{ORG}": AMCV_VALUE}, HOME, organization_id="OTHER@AdobeOrg")
-    assert options["request"].id is None
+    assert "visitor_cookie" not in options
+
+
+def test_the_amcv_cookie_is_found_under_either_spelling_of_its_name() -> None:
+    encoded_name = f"AMCV_{ORG}".replace("@", "%40")
+    assert visitor_options({encoded_name: AMCV_VALUE}, HOME, organization_id=ORG)["visitor_cookie"] == AMCV_VALUE
+    assert amcv_cookie({f"AMCV_{ORG}": "a", encoded_name: "b"}, ORG) == "a"
+    assert amcv_cookie({}, ORG) is None
 
 
 def test_what_the_request_sets_wins_over_the_page_context() -> None:
@@ -154,7 +165,6 @@ def test_a_wire_dict_request_is_filled_in_wire_form() -> None:
             "channel": "web",
             "address": {"url": "https://shop.example/"},
         },
-        "id": {"marketingCloudVisitorId": MCMID},
     }
     assert mine["context"] == {"userAgent": "mine"}
 
@@ -301,8 +311,8 @@ def test_starlette_target_options_read_the_request() -> None:
     options = starlette_integration.target_options(_starlette_request(), HOME, organization_id=ORG)
     assert options["target_cookie"] == MBOX_COOKIE
     assert options["target_location_hint"] == "28"
+    assert options["visitor_cookie"] == AMCV_VALUE
     request = options["request"]
-    assert request.id.marketing_cloud_visitor_id == MCMID
     assert request.context.address.url == "http://shop.example/p?a=1"
     assert request.context.user_agent == BROWSER_UA
     assert request.context.geo.ip_address == "198.51.100.7"
@@ -312,11 +322,8 @@ def test_starlette_organization_defaults_to_the_app_client() -> None:
     client = AsyncTargetClient.create({"client": "acme", "organization_id": ORG})
     with_client = _starlette_request(state={starlette_integration.STATE_KEY: client})
     assert starlette_integration.get_target_client(with_client) is client
-    assert (
-        starlette_integration.target_options(with_client)["request"].id.marketing_cloud_visitor_id
-        == MCMID
-    )
-    assert starlette_integration.target_options(_starlette_request())["request"].id is None
+    assert starlette_integration.target_options(with_client)["visitor_cookie"] == AMCV_VALUE
+    assert "visitor_cookie" not in starlette_integration.target_options(_starlette_request())
 
 
 def test_starlette_without_the_lifespan_client_says_how_to_add_it() -> None:
@@ -377,7 +384,7 @@ def test_aiohttp_target_options_read_the_request() -> None:
     options = aiohttp_integration.target_options(request, HOME)
     assert options["target_cookie"] == MBOX_COOKIE
     assert options["target_location_hint"] == "28"
-    assert options["request"].id.marketing_cloud_visitor_id == MCMID
+    assert options["visitor_cookie"] == AMCV_VALUE
     assert options["request"].context.address.url == "http://shop.example/p?a=1"
     assert options["request"].context.user_agent == BROWSER_UA
 
@@ -478,6 +485,10 @@ def _check_same_visitor(
     # Second visit: the browser's cookies bring the same tntId, session and edge cluster.
     assert return_visit.host == f"mboxedge{DEFAULT_CLUSTER}.tt.omtrdc.net"
     assert return_visit.json["id"] == {"tntId": tnt_id, "marketingCloudVisitorId": MCMID}
+    # The rest of the AMCV cookie: Audience Manager fields, and an A4T id for each page.
+    for visit in (new_visit, return_visit):
+        assert visit.json["experienceCloud"]["audienceManager"] == {"locationHint": 9, "blob": "blob"}
+        assert SUPPLEMENTAL_DATA_ID.fullmatch(visit.json["experienceCloud"]["analytics"]["supplementalDataId"])
     assert return_visit.query["sessionId"] == new_visit.query["sessionId"]
     for recorded in edge.requests:
         validate_delivery_request(recorded.json)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping
 from typing import Any, Literal, Protocol, TypeAlias
-from urllib.parse import unquote
 
 import attrs
 
@@ -18,13 +17,15 @@ from .._attributes import AttributesProvider
 from .._cookies import LOCATION_HINT_COOKIE, TARGET_COOKIE, Cookie, visitor_cookie_name
 from .._delivery import TargetDeliveryResponse
 from .._exceptions import TargetValidationError
-from ..models import Address, ChannelType, ClientHints, Context, DeliveryRequest, Geo, VisitorId
+from .._visitor import parse_amcv_cookie
+from ..models import Address, ChannelType, ClientHints, Context, DeliveryRequest, Geo
 
 __all__ = [
     "COOKIE_PATH",
     "HeaderLookup",
     "SameSite",
     "TargetResult",
+    "amcv_cookie",
     "marketing_cloud_visitor_id",
     "request_context",
     "response_cookies",
@@ -51,16 +52,18 @@ def marketing_cloud_visitor_id(visitor_cookie: str | None) -> str | None:
     """The Experience Cloud visitor id (`MCMID`) held in an `AMCV_<org>` cookie value.
 
     The cookie (written by the Experience Cloud ID service in the browser) is
-    `<checksum>|KEY|VALUE|KEY|VALUE...`, URL-encoded. Anything unreadable gives None:
-    a malformed cookie never breaks a page.
+    `<checksum>|KEY|VALUE|KEY|VALUE...`, URL-encoded; it is read as the official SDKs read
+    it (`target_async.Visitor`). Anything unreadable gives None: a malformed cookie never
+    breaks a page.
     """
-    if not visitor_cookie:
-        return None
-    fields = unquote(visitor_cookie).split("|")
-    for key, value in zip(fields[1::2], fields[2::2], strict=False):
-        if key == "MCMID":
-            return value if value.isascii() and value.isalnum() else None
-    return None
+    return parse_amcv_cookie(visitor_cookie).get("MCMID") or None
+
+
+def amcv_cookie(cookies: Mapping[str, str], organization_id: str) -> str | None:
+    """The value of the visitor's `AMCV_<organization_id>` cookie, under either spelling of
+    its name: `AMCV_...@AdobeOrg`, or `AMCV_...%40AdobeOrg` as browsers store it."""
+    name = visitor_cookie_name(organization_id)
+    return cookies.get(name) or cookies.get(name.replace("@", "%40")) or None
 
 
 def _ip_address(host: str | None) -> str | None:
@@ -138,24 +141,18 @@ def _fill_wire(given: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any
     return merged
 
 
-def _with_visitor(
+def _with_context(
     delivery_request: DeliveryRequest | Mapping[str, Any] | None,
     context: Context | None,
-    marketing_cloud_id: str | None,
 ) -> DeliveryRequest | dict[str, Any]:
-    visitor = VisitorId(marketing_cloud_visitor_id=marketing_cloud_id) if marketing_cloud_id else None
     if delivery_request is None:
-        return DeliveryRequest(context=context, id=visitor)
+        return DeliveryRequest(context=context)
     if isinstance(delivery_request, DeliveryRequest):
         # A copy: the caller's request may be a module-level template shared by all visitors.
-        return attrs.evolve(
-            delivery_request,
-            context=_fill(delivery_request.context, context),
-            id=_fill(delivery_request.id, visitor),
-        )
+        return attrs.evolve(delivery_request, context=_fill(delivery_request.context, context))
     if isinstance(delivery_request, Mapping):
         # Wire JSON (camelCase), as the client accepts it.
-        extra = _serde.unstructure(DeliveryRequest(context=context, id=visitor))
+        extra = _serde.unstructure(DeliveryRequest(context=context))
         return _fill_wire(dict(delivery_request), extra)
     raise TargetValidationError(
         f"Request object of type DeliveryRequest is required, got {type(delivery_request).__name__}"
@@ -185,9 +182,11 @@ def visitor_options(
     """The option mapping for `get_offers`, `get_attributes` or `send_notifications`.
 
     - `request`: `delivery_request` (or an empty one) with its unset `context` fields
-      taken from `context` and, when the `AMCV_<organization_id>` cookie holds one, the
-      visitor's Experience Cloud id as `id.marketing_cloud_visitor_id`. Your request
-      is copied, never changed; what you set in it wins.
+      taken from `context`. Your request is copied, never changed; what you set in it wins.
+    - `visitor_cookie`: the visitor's `AMCV_<organization_id>` cookie (either spelling of
+      its name), from which the client sends the ECID, the Audience Manager fields and an
+      A4T supplemental data id (see the "Visitor identity and A4T" page). A `visitor`
+      given in `**options` is used instead, as the official SDKs do.
     - `target_cookie` and `target_location_hint`: the browser's `mbox` and
       `mboxEdgeCluster` cookies, or, when `result` (an earlier call for the same
       visitor while handling the same page) is given, the cookies it returned: a new
@@ -204,15 +203,11 @@ def visitor_options(
         target_cookie = response.target_cookie.value
         if response.target_location_hint_cookie is not None:
             location_hint = response.target_location_hint_cookie.value
-    marketing_cloud_id = (
-        marketing_cloud_visitor_id(cookies.get(visitor_cookie_name(organization_id)))
-        if organization_id
-        else None
-    )
     merged: dict[str, Any] = {
-        "request": _with_visitor(delivery_request, context, marketing_cloud_id),
+        "request": _with_context(delivery_request, context),
         "target_cookie": target_cookie,
         "target_location_hint": location_hint,
+        "visitor_cookie": amcv_cookie(cookies, organization_id) if organization_id else None,
     }
     merged.update(options)
     return {key: value for key, value in merged.items() if value is not None}
