@@ -260,13 +260,15 @@ class PoolGate:
     request can lose that race hundreds of times in a row, until its timeout (seen with 8
     sends in flight: 609 times). A request holds its connection by httpcore's first trace
     event (`connect_tcp` on a new connection, `send_request_headers` on a kept-alive one),
-    so the next may enter then. A transport that reports no trace events (not httpcore's
-    pool, e.g. the aiohttp one) shows it with its first answer, and the gate stays open.
+    so the next may enter then. The aiohttp pool has no such race: its gate is open from
+    the start (`needed=False`), so a request that stalls never holds up the others. A user
+    transport that reports no trace events shows it with its first answer, and the gate
+    stays open from then on.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, needed: bool = True) -> None:
         self._lock = anyio.Lock()
-        self._needed = True
+        self._needed = needed
 
     @contextlib.asynccontextmanager
     async def entry(self) -> AsyncIterator[dict[str, Any]]:
@@ -325,6 +327,7 @@ class DeliveryTransport:
                 # The user's `transport`, a proxy, or trio keep httpx's own transport.
                 self._pool = _AiohttpTransport(config.limits)
                 self._post = self._pool.post_delivery
+                self.pool_gate = PoolGate(needed=False)
             else:
                 self._post = self.post_httpx
         return self._post
@@ -414,9 +417,10 @@ class DeliveryTransport:
     ) -> _Reply:
         """One Delivery POST through the httpx client (a user `transport`, a proxy, trio)."""
         headers = {**_JSON_HEADERS, "X-Request-Id": request_id}
+        http = self.http  # first: it picks the route, and with it whether the gate is needed
         try:
             async with self.pool_gate.entry() as extensions:
-                response = await self.http.post(
+                response = await http.post(
                     url, params=params, content=body, headers=headers, timeout=budget, extensions=extensions
                 )
         except httpx.TimeoutException as exc:

@@ -168,3 +168,23 @@ async def test_connection_refused_is_a_connection_error() -> None:
         with anyio.fail_after(5), pytest.raises(TargetConnectionError) as info:
             await client.get_offers(request=REQUEST)
     assert not isinstance(info.value, TargetTimeoutError)
+
+
+async def test_a_stalled_notification_request_does_not_hold_up_other_visitors(
+    target_edge: LocalEdge,
+) -> None:
+    # One request stalls far longer than the bound below; the others must be delivered
+    # while it stalls, not after it (on this route nothing needs to gate the pool).
+    stall = target_edge.faults.add(Fault(kind="latency", delay=60, times=1))
+    options = loopback_options(target_edge, notification_concurrency=16, timeout=30_000, shutdown_timeout=100)
+    async with AsyncTargetClient.create(options) as client:
+        for visitor in range(11):
+            notification = {"id": f"{visitor}", "type": "display", "timestamp": 1}
+            client.enqueue_notifications(request={"notifications": [notification]}, session_id=f"visitor-{visitor}")
+        with anyio.fail_after(20):
+            while client.notification_stats.sent < 10:  # noqa: ASYNC110 - counters, no event
+                await anyio.sleep(0.01)
+        assert target_edge.faults.applied(stall) == 1
+        stats = client.notification_stats
+        assert (stats.pending, stats.retried) == (1, 0)  # still stalled, never timed out
+    assert client.notification_stats.failed == 1
