@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import enum
 import functools
+import os
 import sys
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from types import TracebackType
@@ -111,6 +113,7 @@ class AsyncTargetClient:
                 f"not AsyncTargetClient(...): got {type(config).__name__}"
             )
         self._config = config
+        self._pid = os.getpid()  # a copy in a forked child must not touch the parent's sockets
         self._state = _State.UNOPENED
         self._transport = DeliveryTransport(config)
         self._events = EventEmitter(config.events, config.logger)
@@ -184,6 +187,33 @@ class AsyncTargetClient:
             # the artifact provider emits `client_ready` then.
             if self._config.decisioning_method is DecisioningMethod.SERVER_SIDE:
                 await self._events.emit("client_ready")
+
+    def __del__(self) -> None:
+        # A client that was used and never closed: say so (ResourceWarning, as for an unclosed
+        # file) and how to avoid it, count the notifications it never sent (a WARNING line:
+        # ResourceWarnings are hidden by default), and release its sockets, so that aiohttp
+        # has nothing to warn about.
+        try:
+            if self._state is not _State.OPENED or self._pid != os.getpid():
+                return
+            pending = self._notifications.stats.pending
+            lost = f"; {pending} queued notifications were never sent" if pending else ""
+            warnings.warn(
+                f"AsyncTargetClient was not closed{lost}. Use `async with AsyncTargetClient.create(...) as "
+                "client:` or `await client.aclose()`",
+                ResourceWarning,
+                source=self,
+                stacklevel=1,  # a finalizer has no caller worth pointing at
+            )
+            if pending:
+                self._config.logger.warning(
+                    "%d notifications were never sent: the AsyncTargetClient was not closed. Use `async with "
+                    "AsyncTargetClient.create(...) as client:` or `await client.aclose()`, which sends them",
+                    pending,
+                )
+            self._transport.abandon()
+        except Exception:  # a finalizer must not raise (e.g. at interpreter shutdown)
+            pass
 
     async def aclose(self) -> None:
         """Stop background work and close the connection pool. Safe to call twice."""

@@ -111,7 +111,12 @@ class _Runtime:
         finally:
             stopped = not self.thread.is_alive()
             if not stopped:
-                logger.warning("The Target client did not close within %s s; abandoning its thread", timeout)
+                pending = self.client.notification_stats.pending
+                logger.warning(
+                    "The Target client did not close within %s s; abandoning its thread%s",
+                    timeout,
+                    f" and the {pending} notifications it had not sent" if pending else "",
+                )
             self.callbacks.shutdown(wait=stopped and not getattr(_callback_worker, "active", False))
 
 

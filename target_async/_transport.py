@@ -243,6 +243,20 @@ class _AiohttpTransport(httpx.AsyncBaseTransport):
             raise TargetConnectionError(f"Delivery request to {url} failed: {exc!r}", url=url) from exc
         return _Reply(response.status, content, response.charset, response.headers.get("Retry-After"))
 
+    def abandon(self) -> None:
+        """Close the pool without the event loop (for a client nobody closed).
+
+        Closes the pooled sockets where the loop still allows it and marks the session
+        closed, so that aiohttp does not warn about an unclosed session: the client's own
+        warning says what happened and how to avoid it.
+        """
+        self._closed = True
+        session, self._session = self._session, None
+        connector = session.connector if session is not None else None
+        if connector is not None and not connector.closed:
+            # The synchronous part of `connector.close()` (3.x), without scheduling on the loop.
+            connector._close()
+
     async def aclose(self) -> None:
         self._closed = True
         if self._session is not None:
@@ -347,6 +361,12 @@ class DeliveryTransport:
                 headers=_SDK_HEADERS,
             )
         return self._client
+
+    def abandon(self) -> None:
+        """Release the pool without the event loop (a client nobody closed, being collected)."""
+        self._closed = True
+        if self._pool is not None:
+            self._pool.abandon()
 
     async def aclose(self) -> None:
         self._closed = True

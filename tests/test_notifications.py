@@ -7,6 +7,9 @@ import json
 import logging
 import math
 import re
+import subprocess
+import sys
+import textwrap
 from typing import Any
 
 import anyio
@@ -634,3 +637,53 @@ def test_notification_config_defaults_and_checks() -> None:
         with pytest.raises(TargetConfigError, match=message) as info:
             parse_config({**base, key: value})
         assert info.value.key == key
+
+
+NEVER_CLOSED = textwrap.dedent(
+    """
+    import asyncio
+    import sys
+
+    from target_async import AsyncTargetClient
+
+    async def main() -> None:
+        client = AsyncTargetClient.create(
+            client="demo", organization_id="ORG@AdobeOrg", server_domain=sys.argv[1], secure=False
+        )
+        await client.__aenter__()  # and never left
+        await client.send_notifications(request={"notifications": [{"id": "sent", "type": "display", "timestamp": 1}]})
+        for i in range(100):
+            notification = {"id": f"queued-{i}", "type": "display", "timestamp": 1}
+            client.enqueue_notifications(request={"notifications": [notification]})
+        print("leaving without close", flush=True)
+
+    asyncio.run(main())
+    """
+)
+
+
+@pytest.mark.parametrize("resource_warnings", [False, True])
+def test_a_client_never_closed_reports_its_lost_notifications_and_aiohttp_stays_quiet(
+    target_edge_thread: LocalEdge, resource_warnings: bool
+) -> None:
+    flags = ["-W", "always::ResourceWarning"] if resource_warnings else []
+    finished = subprocess.run(
+        [sys.executable, *flags, "-c", NEVER_CLOSED, f"127.0.0.1:{target_edge_thread.port}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stdout == "leaving without close\n"
+    stderr = finished.stderr
+    # Not hidden by the default warning filters: a log line with the count and the remedy.
+    assert (
+        "100 notifications were never sent: the AsyncTargetClient was not closed. Use `async with "
+        "AsyncTargetClient.create(...) as client:` or `await client.aclose()`" in stderr
+    )
+    assert (
+        "ResourceWarning: AsyncTargetClient was not closed; 100 queued notifications were never sent" in stderr
+    ) is resource_warnings
+    assert "Unclosed" not in stderr and "unclosed" not in stderr  # aiohttp's and asyncio's warnings
+    assert [n.id for n in target_edge_thread.notifications] == ["sent"]
