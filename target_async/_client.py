@@ -462,6 +462,12 @@ class AsyncTargetClient:
         body = await self._transport.deliver(
             prepared.host, prepared.session_id, _serde.dumps(prepared.body), timeout_ms=call.timeout
         )
+        try:
+            # Strict: a field of the wrong type (`"tntId": 5`) must not reach a cookie, a URL
+            # or the typed result converted; the whole answer is refused.
+            response = structure_response(body, strict=True)
+        except (TypeError, ValueError) as exc:
+            raise ResponseDecodingError(f"Delivery response is not a valid Delivery API response: {exc}") from exc
         if self._telemetry.enabled:
             telemetry_entry = _call_telemetry_entry or _load_call_telemetry_entry()
             self._telemetry.add(
@@ -474,10 +480,6 @@ class AsyncTargetClient:
                     telemetry_server_token=body.get("telemetryServerToken"),
                 )
             )
-        try:
-            response = structure_response(body)
-        except (TypeError, ValueError) as exc:
-            raise ResponseDecodingError(f"Delivery response is not a valid Delivery API response: {exc}") from exc
         return build_envelope(prepared, body, decisioning_method=DecisioningMethod.SERVER_SIDE, response=response)
 
     # -- callback= / err_callback= -----------------------------------------------------

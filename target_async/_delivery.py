@@ -536,9 +536,12 @@ def _load_response_model() -> type[DeliveryResponse]:
     return DeliveryResponse
 
 
-def structure_response(body: Mapping[str, Any]) -> DeliveryResponse:
-    """Wire JSON as a `DeliveryResponse`; raises TypeError / ValueError (see `_serde`)."""
-    return _serde.structure(body, _response_model or _load_response_model())
+def structure_response(body: Mapping[str, Any], *, strict: bool = False) -> DeliveryResponse:
+    """Wire JSON as a `DeliveryResponse`; raises TypeError / ValueError (see `_serde`).
+
+    `strict` for an edge's answer: a field of the wrong JSON type is refused, not converted.
+    """
+    return _serde.structure(body, _response_model or _load_response_model(), strict=strict)
 
 
 def _load_analytics_model() -> type[AnalyticsResponse]:

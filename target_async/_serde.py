@@ -9,7 +9,8 @@ Wire rules, all applied by the single cattrs converter (`get_converter()`):
   (a plain `str` given for an enum field is sent as is);
 * structuring is lenient: unknown keys are ignored, an enum value this SDK does not
   know is kept as the plain `str`, JSON `null` reads as `None`, a number sent for a
-  string (or a numeric string for a number) is converted, and free-form values
+  string (or a numeric string for a number) is converted (except with `strict=True`,
+  used for the edge's answers: there a value of the wrong JSON type is an error), and free-form values
   (`Option.content`, parameters, response tokens, trace, analytics payloads) are
   passed through as received, checked only for being a JSON object where the spec
   says so;
@@ -149,6 +150,33 @@ def _structure_float(value: Any, _: Any) -> float | None:
     raise _type_error("a number", value)
 
 
+# Strict leaves (`strict=True`): JSON types as the spec says, no conversion between a
+# string and a number. An integral float stays acceptable for an integer (JSON has one
+# number type).
+def _structure_str_strict(value: Any, _: Any) -> str | None:
+    if value.__class__ is str or value is None:
+        return value
+    if isinstance(value, str):
+        return str.__str__(value)
+    raise _type_error("a string", value)
+
+
+def _structure_int_strict(value: Any, _: Any) -> int | None:
+    if value.__class__ is int or value is None:
+        return value
+    if value.__class__ is float and value.is_integer():
+        return int(value)
+    raise _type_error("an integer", value)
+
+
+def _structure_float_strict(value: Any, _: Any) -> float | None:
+    if value.__class__ is float or value is None:
+        return value
+    if value.__class__ is int:
+        return float(value)
+    raise _type_error("a number", value)
+
+
 def _structure_bool(value: Any, _: Any) -> bool | None:
     if value.__class__ is bool or value is None:
         return value
@@ -182,6 +210,9 @@ _NONE_TOLERANT: set[StructureHook] = {
     _structure_str,
     _structure_int,
     _structure_float,
+    _structure_str_strict,
+    _structure_int_strict,
+    _structure_float_strict,
     _structure_bool,
     _structure_json_object,
     _structure_json_any,
@@ -335,7 +366,7 @@ def _is_optional(tp: Any) -> bool:
     return _is_union(tp) and type(None) in get_args(tp)
 
 
-def _new_converter() -> cattrs.Converter:
+def _new_converter(*, strict: bool = False) -> cattrs.Converter:
     """The converter with every hook factory registered (hooks themselves come on demand)."""
     import cattrs
 
@@ -350,9 +381,9 @@ def _new_converter() -> cattrs.Converter:
         lambda tp: _enum_class(tp) is not None, _enum_structure_factory
     )
     converter.register_structure_hook_factory(_is_optional, _optional_structure_factory)
-    converter.register_structure_hook(str, _structure_str)
-    converter.register_structure_hook(int, _structure_int)
-    converter.register_structure_hook(float, _structure_float)
+    converter.register_structure_hook(str, _structure_str_strict if strict else _structure_str)
+    converter.register_structure_hook(int, _structure_int_strict if strict else _structure_int)
+    converter.register_structure_hook(float, _structure_float_strict if strict else _structure_float)
     converter.register_structure_hook(bool, _structure_bool)
 
     converter.register_unstructure_hook_factory(attrs.has, _attrs_unstructure_factory)
@@ -374,6 +405,7 @@ def _new_converter() -> cattrs.Converter:
 
 
 _converter: cattrs.Converter | None = None
+_strict_converter: cattrs.Converter | None = None
 _converter_lock = threading.Lock()
 
 
@@ -384,6 +416,15 @@ def get_converter() -> cattrs.Converter:
         if _converter is None:
             _converter = _new_converter()
         return _converter
+
+
+def _get_strict_converter() -> cattrs.Converter:
+    """The converter of `structure(..., strict=True)`: the same hooks with strict leaves."""
+    global _strict_converter
+    with _converter_lock:
+        if _strict_converter is None:
+            _strict_converter = _new_converter(strict=True)
+        return _strict_converter
 
 
 def __getattr__(name: str) -> Any:
@@ -404,8 +445,14 @@ def unstructure(obj: Any) -> Any:
 to_dict = unstructure
 
 
-def structure(data: Any, cls: type[T]) -> T:
-    """Parsed JSON `data` as an instance of `cls`, leniently; raises TypeError / ValueError."""
+def structure(data: Any, cls: type[T], *, strict: bool = False) -> T:
+    """Parsed JSON `data` as an instance of `cls`; raises TypeError / ValueError.
+
+    Lenient by default; `strict=True` refuses a value of the wrong JSON type (a number for
+    a string, a string for a number) instead of converting it.
+    """
+    if strict:
+        return (_strict_converter or _get_strict_converter()).structure(data, cls)
     return (_converter or get_converter()).structure(data, cls)
 
 
@@ -432,3 +479,5 @@ def warm_up() -> None:
         if attrs.has(model):
             converter.get_structure_hook(model)
             converter.get_unstructure_hook(model)
+    # Edge answers are read strictly.
+    (_strict_converter or _get_strict_converter()).get_structure_hook(models.DeliveryResponse)

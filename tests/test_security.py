@@ -270,3 +270,66 @@ async def test_hostile_edge_host_in_an_answer_reaches_no_cookie(target_edge: Loc
         result = await client.get_offers(request=GET_OFFERS_REQUEST)
         assert result.target_location_hint_cookie is None
     assert trap.connections == 0
+
+
+# -- answers with fields of the wrong type ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"id": {"tntId": 5}},
+        {"edgeHost": 5},
+        {"status": "200"},
+        {"requestId": 7},
+        {"telemetryServerToken": 1.5},
+        {"execute": {"mboxes": [{"name": 5, "index": 0}]}},
+        {"execute": {"mboxes": [{"name": "home", "options": [{"eventToken": 5}]}]}},
+        {"prefetch": {"mboxes": [{"name": "home", "index": "0"}]}},
+    ],
+)
+def test_strict_structuring_refuses_fields_of_the_wrong_type(body: dict[str, Any]) -> None:
+    from target_async._delivery import structure_response
+
+    with pytest.raises(TypeError, match=r"^expected an? "):
+        structure_response(body, strict=True)
+
+
+def test_strict_structuring_reads_a_well_typed_answer_as_the_lenient_one_does() -> None:
+    from target_async._delivery import structure_response
+
+    body = {
+        "status": 200,
+        "requestId": "r-1",
+        "id": {"tntId": "abc.28_0"},
+        "edgeHost": "mboxedge28.tt.omtrdc.net",
+        "execute": {"mboxes": [{"name": "home", "index": 1.0, "options": [{"content": 5, "eventToken": "t"}]}]},
+    }
+    assert structure_response(body, strict=True) == structure_response(body)
+    assert structure_response({}, strict=True) == structure_response({})
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "answer",
+    ['{"status": 200, "id": {"tntId": 5}}', '{"status": 200, "edgeHost": 5}', '{"status": 200, "requestId": [1]}'],
+)
+async def test_an_answer_with_a_field_of_the_wrong_type_is_refused(target_edge: LocalEdge, answer: str) -> None:
+    from target_async import ResponseDecodingError
+
+    async with AsyncTargetClient.create(_route_options(target_edge, "aiohttp")) as client:
+        target_edge.faults.add(Fault(kind="status", status_code=200, body=answer, times=1))
+        with pytest.raises(ResponseDecodingError):
+            await client.get_offers(request=GET_OFFERS_REQUEST)
+        # The client is unharmed.
+        assert (await client.get_offers(request=GET_OFFERS_REQUEST)).response.status == 200
+
+
+@pytest.mark.anyio
+async def test_an_empty_object_is_an_empty_delivery_response(target_edge: LocalEdge) -> None:
+    async with AsyncTargetClient.create(_route_options(target_edge, "aiohttp")) as client:
+        target_edge.faults.add(Fault(kind="status", status_code=200, body="{}", times=1))
+        result = await client.get_offers(request=GET_OFFERS_REQUEST, session_id="s-1")
+    assert result.response.status is None and result.response.execute is None
+    assert result.target_cookie.value.startswith("session#s-1#") and "PC#" not in result.target_cookie.value
+    assert result.target_location_hint_cookie is None
