@@ -427,6 +427,10 @@ class AsyncTargetClient:
         `timeout` in ms (None: no limit). True when all of them were delivered; False when
         some failed or were dropped, or the timeout passed first.
         """
+        if timeout is not None and (
+            isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout >= 0
+        ):
+            raise TargetValidationError(f"flush timeout must be a number >= 0 of ms or None, got {timeout!r}")
         return await self._notifications.flush(timeout)
 
     @property

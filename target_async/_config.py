@@ -8,6 +8,7 @@ seconds; we don't).
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -65,6 +66,18 @@ EVENT_NAMES = frozenset(
 )
 
 
+def _non_negative_seconds(instance: Any, attribute: attrs.Attribute[float], value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise TargetConfigError(
+            f"RetryPolicy.{attribute.name} must be a finite number >= 0 of seconds, got {value!r}", key=attribute.name
+        )
+
+
+def _non_negative_int(instance: Any, attribute: attrs.Attribute[int], value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise TargetConfigError(f"RetryPolicy.{attribute.name} must be an int >= 0, got {value!r}", key=attribute.name)
+
+
 def _statuses(statuses: Iterable[int]) -> frozenset[int]:
     # A typed converter: with `converter=frozenset`, mypy rejects every `retry_statuses=` argument.
     return frozenset(statuses)
@@ -80,10 +93,10 @@ class RetryPolicy:
     `timeout`. Other 4xx answers are final.
     """
 
-    max_retries: int = attrs.field(default=1, validator=attrs.validators.ge(0))
-    initial_delay: float = attrs.field(default=0.05, validator=attrs.validators.ge(0))
-    max_delay: float = attrs.field(default=1.0, validator=attrs.validators.ge(0))
-    max_retry_after: float = attrs.field(default=5.0, validator=attrs.validators.ge(0))
+    max_retries: int = attrs.field(default=1, validator=_non_negative_int)
+    initial_delay: float = attrs.field(default=0.05, validator=_non_negative_seconds)
+    max_delay: float = attrs.field(default=1.0, validator=_non_negative_seconds)
+    max_retry_after: float = attrs.field(default=5.0, validator=_non_negative_seconds)
     retry_statuses: frozenset[int] = attrs.field(
         default=frozenset({408, 429, 500, 502, 503, 504}), converter=_statuses
     )
@@ -203,10 +216,12 @@ def _bool(key: str, value: Any) -> bool:
 def _milliseconds(key: str, value: Any, *, allow_zero: bool, allow_negative_one: bool = False) -> int | float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TargetConfigError(f"{key} must be a number of milliseconds, got {type(value).__name__}", key=key)
-    if allow_negative_one and value == -1:
-        return -1
-    if value < 0 or (value == 0 and not allow_zero):
-        raise TargetConfigError(f"{key} must be {'>= 0' if allow_zero else '> 0'} ms, got {value}", key=key)
+    if allow_negative_one and (value == -1 or value == math.inf):
+        return -1  # "wait indefinitely", as the official SDK spells it
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        raise TargetConfigError(
+            f"{key} must be a finite number {'>= 0' if allow_zero else '> 0'} of ms, got {value}", key=key
+        )
     return value
 
 
@@ -252,6 +267,8 @@ def _events(value: Any) -> Mapping[str, Callable[..., Any]]:
 
 
 def _polling_interval(value: Any, logger: logging.Logger) -> int:
+    if value == math.inf:
+        raise TargetConfigError("polling_interval must be finite; 0 never refreshes the artifact", key="polling_interval")
     interval = int(_milliseconds("polling_interval", value, allow_zero=True))
     if 0 < interval < MINIMUM_POLLING_INTERVAL:
         logger.warning(

@@ -43,6 +43,7 @@ from ._delivery import apply_request_defaults, edge_route, new_uuid4
 from ._events import EventEmitter
 from ._exceptions import (
     ClientStateError,
+    ResponseDecodingError,
     TargetConnectionError,
     TargetError,
     TargetRequestError,
@@ -609,6 +610,8 @@ class NotificationPipeline:
             return _Failure(error, retryable=True)
         except TargetConnectionError as exc:
             return _Failure(exc, retryable=True)
+        except ResponseDecodingError as exc:  # a body too large or not what its encoding says
+            return _Failure(exc, retryable=False)
         if 200 <= reply.status < 300:
             return None
         return _Failure(

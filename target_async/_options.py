@@ -6,6 +6,7 @@ we take that mapping, the same names as keyword arguments, or both.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -76,7 +77,7 @@ def _decisioning_method(key: str, value: Any) -> DecisioningMethod:
 
 
 def _timeout(key: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
         raise TargetValidationError(f"timeout must be a positive number of milliseconds, got {value!r}")
     return value
 

@@ -16,6 +16,7 @@ import time
 import urllib.parse
 import urllib.request
 import uuid
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -37,10 +38,113 @@ from ._version import __version__
 if TYPE_CHECKING:
     import aiohttp
 
-__all__ = ["SDK_NAME", "DeliveryTransport", "PoolGate", "parse_retry_after", "retry_delay"]
+__all__ = [
+    "MAX_RESPONSE_BYTES",
+    "SDK_NAME",
+    "DeliveryTransport",
+    "PoolGate",
+    "decode_body",
+    "parse_retry_after",
+    "read_limited",
+    "retry_delay",
+]
 
 SDK_NAME = "target-async"
 DELIVERY_PATH = "/rest/v1/delivery"
+MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+"""The largest body the client reads, before and after decompression (a Delivery answer is a
+few kB, the largest rules artifacts a few MB): more is refused, not buffered."""
+# What the client can decode within that bound; asked for explicitly, so that no other
+# encoding (br, zstd) is negotiated when its package happens to be installed.
+_ACCEPT_ENCODING = {"Accept-Encoding": "gzip, deflate"}
+
+
+def _too_large(url: str) -> ResponseDecodingError:
+    return ResponseDecodingError(
+        f"Response from {url} is larger than {MAX_RESPONSE_BYTES} bytes; refused", url=url
+    )
+
+
+def _inflate(data: bytes, coding: str, url: str) -> bytes:
+    if coding in ("gzip", "x-gzip"):
+        wbits = 16 + zlib.MAX_WBITS
+    elif data[:1] and data[0] & 0x0F == 8 and int.from_bytes(data[:2], "big") % 31 == 0:
+        wbits = zlib.MAX_WBITS  # deflate as RFC 9110 says: with a zlib header
+    else:
+        wbits = -zlib.MAX_WBITS  # raw deflate, which some servers send
+    decompressor = zlib.decompressobj(wbits)
+    try:
+        # Never more than the limit plus one byte in memory, however well the input compresses.
+        out = decompressor.decompress(data, MAX_RESPONSE_BYTES + 1)
+    except zlib.error as exc:
+        raise ResponseDecodingError(f"Response from {url} is not valid {coding}: {exc}", url=url) from exc
+    if len(out) > MAX_RESPONSE_BYTES or decompressor.unconsumed_tail:
+        raise _too_large(url)
+    if not decompressor.eof:
+        raise ResponseDecodingError(f"Response from {url} is truncated {coding} data", url=url)
+    return out
+
+
+def decode_body(raw: bytes, content_encoding: str | None, url: str) -> bytes:
+    """A body as sent, decompressed per its `Content-Encoding` within `MAX_RESPONSE_BYTES`.
+
+    Raises `ResponseDecodingError` for an encoding that is not gzip or deflate, for data that
+    is not what its encoding says, and for a body that decompresses to more than the limit.
+    """
+    if not content_encoding:
+        return raw
+    data = raw
+    for coding in reversed(content_encoding.lower().split(",")):
+        coding = coding.strip()
+        if coding in ("", "identity"):
+            continue
+        if coding not in ("gzip", "x-gzip", "deflate"):
+            raise ResponseDecodingError(f"Response from {url} has an unsupported Content-Encoding {coding!r}", url=url)
+        data = _inflate(data, coding, url)
+    return data
+
+
+async def read_limited(response: httpx.Response) -> bytes:
+    """The decoded body of a streamed httpx response, within `MAX_RESPONSE_BYTES`.
+
+    Reads the raw bytes (refusing more than the limit as they arrive) and decompresses them
+    with `decode_body`: a compressed bomb never costs more than the limit.
+    """
+    url = str(response.request.url.copy_with(query=None))
+    if response.is_stream_consumed:
+        # Built in memory (a mock transport's `httpx.Response(content=...)`): httpx read and
+        # decoded it already.
+        if len(response.content) > MAX_RESPONSE_BYTES:
+            raise _too_large(url)
+        return response.content
+    length = response.headers.get("Content-Length")
+    if length and length.isdigit() and int(length) > MAX_RESPONSE_BYTES:
+        raise _too_large(url)
+    chunks = []
+    size = 0
+    async for chunk in response.aiter_raw():
+        size += len(chunk)
+        if size > MAX_RESPONSE_BYTES:
+            raise _too_large(url)
+        chunks.append(chunk)
+    return decode_body(b"".join(chunks), response.headers.get("Content-Encoding"), url)
+
+
+async def _read_aiohttp(response: aiohttp.ClientResponse, url: str) -> bytes:
+    """The raw body of an aiohttp response (not decompressed), refused beyond the limit."""
+    length = response.content_length
+    if length is not None:
+        if length > MAX_RESPONSE_BYTES:
+            raise _too_large(url)
+        return await response.read()  # aiohttp reads exactly `length` bytes
+    chunks = []
+    size = 0
+    async for chunk in response.content.iter_any():
+        size += len(chunk)
+        if size > MAX_RESPONSE_BYTES:
+            raise _too_large(url)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -116,6 +220,7 @@ _DIRECT_HEADERS = {
     "User-Agent": f"python-httpx/{httpx.__version__}",
     **_SDK_HEADERS,
     **_JSON_HEADERS,
+    **_ACCEPT_ENCODING,
 }
 
 
@@ -188,7 +293,12 @@ class _AiohttpTransport(httpx.AsyncBaseTransport):
                     sock_read=timeout.get("read"),
                 ),
             ) as response:
-                body = await response.read()
+                url = str(request.url.copy_with(query=None))
+                try:
+                    # Decoded here, within the limit, so httpx gets a plain body to keep.
+                    body = decode_body(await _read_aiohttp(response, url), response.headers.get("Content-Encoding"), url)
+                except ResponseDecodingError as exc:
+                    raise httpx.DecodingError(str(exc), request=request) from exc
         except aiohttp.ConnectionTimeoutError as exc:
             raise httpx.ConnectTimeout(str(exc), request=request) from exc
         except TimeoutError as exc:  # aiohttp's read timeouts are TimeoutErrors too
@@ -205,9 +315,14 @@ class _AiohttpTransport(httpx.AsyncBaseTransport):
             raise httpx.UnsupportedProtocol(str(exc), request=request) from exc
         except aiohttp.ClientError as exc:
             raise httpx.ReadError(str(exc), request=request) from exc
+        headers = [
+            (name, value)
+            for name, value in response.raw_headers
+            if name.lower() not in (b"content-encoding", b"content-length")
+        ]
         return httpx.Response(
             response.status,
-            headers=response.raw_headers,
+            headers=headers,
             stream=httpx.ByteStream(body),
             request=request,
             extensions={
@@ -235,12 +350,11 @@ class _AiohttpTransport(httpx.AsyncBaseTransport):
                 data=body,
                 headers={**_DIRECT_HEADERS, "X-Request-Id": request_id},
                 allow_redirects=False,
-                # The session leaves bodies encoded for httpx to decode; here nobody else will.
-                auto_decompress=True,
             ) as response:
-                content = await response.read()
+                raw = await _read_aiohttp(response, url)
         except aiohttp.ClientError as exc:
             raise TargetConnectionError(f"Delivery request to {url} failed: {exc!r}", url=url) from exc
+        content = decode_body(raw, response.headers.get("Content-Encoding"), url)
         return _Reply(response.status, content, response.charset, response.headers.get("Retry-After"))
 
     def abandon(self) -> None:
@@ -308,6 +422,11 @@ class PoolGate:
                 self._lock.release()
 
 
+def _refuse_constant(name: str) -> Any:
+    # JSON has no NaN or Infinity; Python's parser would accept them.
+    raise ValueError(f"{name} is not JSON")
+
+
 class DeliveryTransport:
     """Sends Delivery API requests over one shared connection pool."""
 
@@ -358,7 +477,7 @@ class DeliveryTransport:
                 proxy=config.proxy if config.transport is None else None,
                 limits=config.limits,
                 timeout=httpx.Timeout(config.timeout / 1000),
-                headers=_SDK_HEADERS,
+                headers={**_SDK_HEADERS, **_ACCEPT_ENCODING},
             )
         return self._client
 
@@ -440,16 +559,23 @@ class DeliveryTransport:
         http = self.http  # first: it picks the route, and with it whether the gate is needed
         try:
             async with self.pool_gate.entry() as extensions:
-                response = await http.post(
-                    url, params=params, content=body, headers=headers, timeout=budget, extensions=extensions
+                request = http.build_request(
+                    "POST", url, params=params, content=body, headers=headers, timeout=budget, extensions=extensions
                 )
+                response = await http.send(request, stream=True)
+            try:
+                content = await read_limited(response)
+            finally:
+                await response.aclose()
         except httpx.TimeoutException as exc:
             raise TargetTimeoutError(f"Delivery request to {url} timed out", url=url) from exc
         except httpx.TransportError as exc:
             raise TargetConnectionError(f"Delivery request to {url} failed: {exc!r}", url=url) from exc
+        except httpx.DecodingError as exc:  # the aiohttp carrier refused the body (see `decode_body`)
+            raise ResponseDecodingError(f"Delivery response from {url} could not be read: {exc}", url=url) from exc
         return _Reply(
             response.status_code,
-            response.content,
+            content,
             response.charset_encoding,
             response.headers.get("retry-after"),
         )
@@ -461,8 +587,9 @@ class DeliveryTransport:
         if not 200 <= reply.status < 300:
             raise status_error(reply.status, reply.text(), url=url)
         try:
-            data = json.loads(reply.content)
-        except ValueError as exc:
+            data = json.loads(reply.content, parse_constant=_refuse_constant)
+        except (ValueError, RecursionError) as exc:
+            # RecursionError: nesting deeper than Python's stack allows is no Delivery answer.
             raise ResponseDecodingError(
                 f"Delivery response is not JSON: {reply.content[:100]!r}", url=url
             ) from exc
