@@ -218,10 +218,10 @@ def _milliseconds(key: str, value: Any, *, allow_zero: bool, allow_negative_one:
         raise TargetConfigError(f"{key} must be a number of milliseconds, got {type(value).__name__}", key=key)
     if allow_negative_one and (value == -1 or value == math.inf):
         return -1  # "wait indefinitely", as the official SDK spells it
-    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-        raise TargetConfigError(
-            f"{key} must be a finite number {'>= 0' if allow_zero else '> 0'} of ms, got {value}", key=key
-        )
+    if not math.isfinite(value):
+        raise TargetConfigError(f"{key} must be a finite number of milliseconds, got {value}", key=key)
+    if value < 0 or (value == 0 and not allow_zero):
+        raise TargetConfigError(f"{key} must be {'>= 0' if allow_zero else '> 0'} ms, got {value}", key=key)
     return value
 
 

@@ -78,7 +78,7 @@ def _decisioning_method(key: str, value: Any) -> DecisioningMethod:
 
 def _timeout(key: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
-        raise TargetValidationError(f"timeout must be a finite positive number of milliseconds, got {value!r}")
+        raise TargetValidationError(f"timeout must be a positive number of milliseconds, got {value!r}")
     return value
 
 
