@@ -455,7 +455,12 @@ class AsyncTargetClient:
             elif method is DecisioningMethod.ON_DEVICE:
                 from ._on_device import NOT_READY_MESSAGE
 
-                raise ArtifactNotReadyError(NOT_READY_MESSAGE)
+                reason = (
+                    "This client is server-side: create it with decisioning_method 'on-device' or 'hybrid'."
+                    if self._config.decisioning_method is DecisioningMethod.SERVER_SIDE
+                    else "On-device decisioning starts when the client is entered with `async with`."
+                )
+                raise ArtifactNotReadyError(f"{NOT_READY_MESSAGE} {reason}")
         return await self._remote(call, prepared)
 
     async def _remote(self, call: CallOptions, prepared: PreparedRequest) -> TargetDeliveryResponse:

@@ -8,8 +8,11 @@ client's notification pipeline. The client starts it with `start_on_device` when
 Readiness (`maximum_wait_ready`, ms): `async with client` waits for the first artifact at
 most that long; None or -1 wait until the first load has finished, successfully or after
 its retries (bounded by the retry policy and `timeout`: never forever on a dead CDN); 0
-does not wait. `client_ready` is emitted when the first artifact is in use. Until an artifact is
-there, on-device calls raise `ArtifactNotReadyError` and hybrid calls go to the edge.
+does not wait. Each download attempt, body included, must finish within `timeout`: a CDN
+that trickles the body is cut off then, and not retried until the next poll.
+`client_ready` is emitted when the first artifact is in use. Until an artifact is there,
+on-device calls raise `ArtifactNotReadyError` (naming why, when a load failed) and hybrid
+calls go to the edge.
 
 No location-hint "ping" request is made at start: the client does not keep a learned hint
 across calls (each call's hint comes from its own `mboxEdgeCluster` cookie or the config),
@@ -33,7 +36,7 @@ import httpx
 from ._config import RetryPolicy, TargetConfig
 from ._delivery import PreparedRequest, TargetDeliveryResponse, build_envelope
 from ._events import EventEmitter
-from ._exceptions import ArtifactError, ArtifactNotReadyError, ClientStateError
+from ._exceptions import ArtifactError, ArtifactNotReadyError, ClientStateError, DecisioningError
 from ._notifications import NotificationPipeline
 from ._options import CallOptions
 from ._telemetry import TelemetryStore
@@ -101,9 +104,10 @@ class ArtifactProvider:
     `run` (a background task) loads the first artifact, then refreshes it every
     `polling_interval` ms (0: never; every 30 s at most while there is no artifact yet). A
     download is retried with exponential backoff (`retry`, default `ARTIFACT_RETRY`); it
-    sends `If-None-Match` and keeps the artifact on a 304. A download that fails, or an
-    artifact that cannot be read or has an unsupported version, is logged and reported once
-    (`artifact_download_failed`); the previous artifact stays in use.
+    sends `If-None-Match` and keeps the artifact on a 304. A load that fails (download, or an
+    artifact that cannot be read or compiled, `artifact_payload` included) is logged and
+    reported by `artifact_download_failed` with its `error`; the previous artifact stays in
+    use, and until there is one `not_ready_error()` names what went wrong.
     """
 
     def __init__(
@@ -133,12 +137,15 @@ class ArtifactProvider:
         self._retrievals = 0
         self._ready_announced = False
         self.first_load_done = anyio.Event()
+        # Why the last load failed (None once one succeeded): the reason an on-device call
+        # gets while there is no artifact.
+        self.last_error: ArtifactError | None = None
 
     async def run(self) -> None:
         """Load the first artifact, then poll until cancelled."""
         try:
             if self._config.artifact_payload is not None:
-                self._install_payload(self._config.artifact_payload)
+                await self._install_payload(self._config.artifact_payload)
                 await self._announce_ready()
             else:
                 await self._refresh_in_background()
@@ -171,12 +178,10 @@ class ArtifactProvider:
                 return False
             fetched = time.perf_counter()
             artifact = await anyio.to_thread.run_sync(self._load, download.content)
-        except ArtifactError as error:
-            self._config.logger.error("Failed to retrieve artifact from %s: %s", location, error)
-            await self._events.emit(
-                "artifact_download_failed", artifact_location=location, error=error
-            )
+        except Exception as exc:
+            await self._failed(location, exc)
             return False
+        self.last_error = None
         loaded = time.perf_counter()
         self._install(artifact, location, download.headers.get("etag"))
         self._telemetry.add(
@@ -195,6 +200,27 @@ class ArtifactProvider:
             await self._events.emit("geo_location_updated", geo_context=geo)
         return True
 
+    async def _failed(self, location: str, exc: Exception) -> None:
+        """A load failed: logged, kept as the reason for `not_ready_error`, and reported."""
+        if isinstance(exc, ArtifactError):
+            error = exc
+        else:  # not expected: loading turns every failure into an ArtifactError
+            error = ArtifactError(f"Loading the artifact failed unexpectedly: {exc!r}")
+            error.__cause__ = exc
+        self.last_error = error
+        self._config.logger.error("Failed to load the artifact from %s: %s", location, error)
+        await self._events.emit("artifact_download_failed", artifact_location=location, error=error)
+
+    def not_ready_error(self) -> ArtifactNotReadyError:
+        """The error of an on-device call while there is no artifact: why, when a load failed."""
+        error = self.last_error
+        if error is None:
+            return ArtifactNotReadyError(f"{NOT_READY_MESSAGE} The first artifact has not been loaded yet.")
+        location = "artifact_payload" if self._config.artifact_payload is not None else self.source.location
+        not_ready = ArtifactNotReadyError(f"{NOT_READY_MESSAGE} Loading the artifact from {location} failed: {error}")
+        not_ready.__cause__ = error
+        return not_ready
+
     async def _announce_ready(self) -> None:
         # An on-device client is usable once it has an artifact: `client_ready` fires then,
         # once, even when the first artifact arrives after `maximum_wait_ready` gave up.
@@ -207,11 +233,11 @@ class ArtifactProvider:
             content, obfuscated=self.source.obfuscated, organization_id=self._config.organization_id
         )
 
-    def _install_payload(self, payload: Mapping[str, Any]) -> None:
+    async def _install_payload(self, payload: Mapping[str, Any]) -> None:
         try:
             artifact = compile_artifact(payload)
-        except ArtifactError as error:
-            self._config.logger.error("The artifact_payload is refused: %s", error)
+        except Exception as exc:  # ArtifactError, or anything a hostile payload raises
+            await self._failed(NOT_APPLICABLE, exc)
             return
         self._install(artifact, NOT_APPLICABLE, None)
 
@@ -242,7 +268,15 @@ class ArtifactProvider:
         attempt = 0
         while True:
             try:
-                response = await http.get(url, headers=headers, timeout=timeout)
+                # The whole attempt, body included: httpx's read timeout restarts with each
+                # chunk, so a trickling CDN would hold the first load (and `async with`) for long.
+                with anyio.fail_after(timeout):
+                    response = await http.get(url, headers=headers, timeout=timeout)
+            except TimeoutError as error:
+                raise ArtifactError(
+                    f"Unable to retrieve artifact: the download took longer than the timeout of "
+                    f"{self._config.timeout:.0f} ms"
+                ) from error
             except httpx.InvalidURL as error:
                 raise ArtifactError(f"Unable to retrieve artifact: {error}") from error
             except httpx.HTTPError as error:
@@ -330,15 +364,18 @@ class OnDeviceDecisioning:
         if artifact is None:
             if method is DecisioningMethod.HYBRID:
                 return None
-            raise ArtifactNotReadyError(NOT_READY_MESSAGE)
+            raise self.provider.not_ready_error()
         started = time.perf_counter()
         request = prepared.body
-        if method is DecisioningMethod.HYBRID:
-            mboxes, views = remote_dependency(artifact, request)
-            if mboxes or views:
-                return None
-        if needs_geo_lookup(artifact, request):
-            return "geo lookup"
+        try:
+            if method is DecisioningMethod.HYBRID:
+                mboxes, views = remote_dependency(artifact, request)
+                if mboxes or views:
+                    return None
+            if needs_geo_lookup(artifact, request):
+                return "geo lookup"
+        except Exception as exc:
+            raise self._decision_failed(exc) from exc
         return self._decide(artifact, prepared, started)
 
     async def decide_after_geo_lookup(self, call: CallOptions, prepared: PreparedRequest) -> TargetDeliveryResponse:
@@ -356,15 +393,18 @@ class OnDeviceDecisioning:
         request = prepared.body
         now_ms = int(time.time() * 1000)
         parsed = time.perf_counter()
-        decision = decide(
-            artifact,
-            request,
-            client=self._config.client,
-            session_id=prepared.session_id,
-            location_hint=prepared.cluster,
-            now_ms=now_ms,
-            artifact_info=self.provider.info,
-        )
+        try:
+            decision = decide(
+                artifact,
+                request,
+                client=self._config.client,
+                session_id=prepared.session_id,
+                location_hint=prepared.cluster,
+                now_ms=now_ms,
+                artifact_info=self.provider.info,
+            )
+        except Exception as exc:
+            raise self._decision_failed(exc) from exc
         if self._telemetry.enabled:
             # Built when it is sent (the SDK changes neither the request nor the response after this).
             self._telemetry.add(
@@ -385,6 +425,12 @@ class OnDeviceDecisioning:
             remote_mboxes=decision.remote_mboxes,
             remote_views=decision.remote_views,
         )
+
+    def _decision_failed(self, exc: Exception) -> DecisioningError:
+        # Not expected (the artifact was checked when it was compiled): a typed error all the
+        # same, so the documented `except TargetError` fallback catches it.
+        self._config.logger.error("On-device decision failed unexpectedly: %r", exc)
+        return DecisioningError(f"On-device decision failed: {exc!r}")
 
     def _report(self, decided: PreparedRequest, decision: LocalDecision) -> None:
         """Queue the execute notifications and the pending telemetry for the background sender.

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,6 +17,7 @@ from target_async.decisioning import (
     GeoCache,
     artifact_source,
     artifact_url,
+    compile_artifact,
     deobfuscate,
     geo_lookup_headers,
     geo_lookup_key,
@@ -123,6 +127,75 @@ def test_bad_json_and_unsupported_versions_are_refused() -> None:
         load_artifact(unsupported, obfuscated=False, organization_id="o")
     with pytest.raises(ArtifactError, match="not a JSON object"):
         load_artifact(b"[]", obfuscated=False, organization_id="o")
+
+
+def _artifact(**changes: object) -> dict[str, object]:
+    artifact = json.loads((CONFORMANCE_DIR / "artifacts" / "TEST_ARTIFACT_AB_SIMPLE.json").read_bytes())
+    artifact.update(changes)
+    return artifact
+
+
+def _with_first_rule(change: Callable[[dict[str, Any]], None]) -> dict[str, object]:
+    artifact = _artifact()
+    change(artifact["rules"]["mboxes"]["mbox-magician"][0])  # type: ignore[index]
+    return artifact
+
+
+def _deep(depth: int) -> object:
+    logic: object = True
+    for _ in range(depth):
+        logic = {"!": [logic]}
+    return logic
+
+
+HOSTILE_ARTIFACTS = {
+    "a digit int() refuses": (_artifact(version="\u00b2.0.0"), "is not supported"),
+    "responseTokens a number": (_artifact(responseTokens=5), "responseTokens must be a list of strings"),
+    "responseTokens unhashable": (_artifact(responseTokens=[[1]]), "responseTokens must be a list of strings"),
+    "remoteMboxes unhashable": (_artifact(remoteMboxes=[{"a": 1}]), "remoteMboxes must be a list of names"),
+    "rules of an mbox not a list": (_artifact(rules={"mboxes": {"m": 5}}), "must be a list"),
+    "a rule not an object": (_artifact(rules={"mboxes": {"m": [5]}}), "a rule is a int"),
+    "a 700-deep condition": (
+        _with_first_rule(lambda rule: rule.update(condition=_deep(700))),
+        "nested more than 100 levels deep",
+    ),
+    "an unhashable activity id": (
+        _with_first_rule(lambda rule: rule["meta"].update({"activity.id": [1]})),
+        "activity.id",
+    ),
+    "unhashable audience ids": (
+        _with_first_rule(lambda rule: rule["meta"].update({"audience.ids": [[1]]})),
+        "audience.ids",
+    ),
+    "an unhashable rule key": (_with_first_rule(lambda rule: rule.update(ruleKey=[1])), "ruleKey"),
+    "an unhashable consequence name": (
+        _with_first_rule(lambda rule: rule["consequence"].update(name={"a": 1})),
+        "consequence.name",
+    ),
+    "metrics not objects": (
+        _with_first_rule(lambda rule: rule["consequence"].update(metrics=[5])),
+        "consequence.metrics must be a list of objects",
+    ),
+    "an unhashable event token": (
+        _with_first_rule(lambda rule: rule["consequence"]["options"][0].update(eventToken=[1])),
+        "eventToken",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", HOSTILE_ARTIFACTS)
+def test_an_artifact_deciding_could_not_use_is_refused_when_compiled(case: str) -> None:
+    artifact, message = HOSTILE_ARTIFACTS[case]
+    with pytest.raises(ArtifactError, match=re.escape(message)):
+        compile_artifact(artifact)
+
+
+def test_unreadable_bytes_are_refused_with_an_artifact_error() -> None:
+    deep_json = b"[" * 100_000 + b"]" * 100_000
+    with pytest.raises(ArtifactError, match="nested too deeply"):
+        load_artifact(deep_json, obfuscated=False, organization_id="o")
+    with pytest.raises(ArtifactError, match="unknown obfuscation header"):
+        deobfuscate("ATOD:00\u00b2".encode("latin-1") + KEY.encode() + b"{}", "ORG@AdobeOrg")
 
 
 def test_geo_lookup_key_and_headers() -> None:

@@ -3,6 +3,7 @@ readiness, events, geo lookups, notifications and telemetry, all over loopback H
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.abc
 import attrs
 import pytest
 
@@ -18,6 +20,7 @@ from target_async import (
     ArtifactError,
     ArtifactNotReadyError,
     AsyncTargetClient,
+    DecisioningError,
     RetryPolicy,
     TargetEvent,
 )
@@ -182,11 +185,26 @@ async def test_per_call_decisioning_method(edge: LocalEdge, cdn: LocalCdn) -> No
     async with AsyncTargetClient.create(
         options(edge, cdn, decisioning_method="server-side")
     ) as client:
-        with pytest.raises(ArtifactNotReadyError):
+        with pytest.raises(ArtifactNotReadyError, match="This client is server-side"):
             await client.get_offers(request=execute("home"), decisioning_method="on-device")
         hybrid = await client.get_offers(request=execute("home"), decisioning_method="hybrid")
     assert hybrid.meta.decisioning_method == "server-side"
     assert len(cdn.requests_to(ARTIFACT_PATH)) == 1
+
+
+async def test_an_unexpected_failure_while_deciding_is_a_typed_error(
+    edge: LocalEdge, cdn: LocalCdn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise TypeError("unhashable type: 'list'")
+
+    async with AsyncTargetClient.create(options(edge, cdn)) as client:
+        monkeypatch.setattr(on_device_module, "decide", broken)
+        with pytest.raises(DecisioningError, match="On-device decision failed") as failed:
+            await client.get_offers(request=execute("mbox-magician"))
+        monkeypatch.undo()
+        assert (await client.get_offers(request=execute("mbox-magician"))).response.execute.mboxes[0].options
+    assert isinstance(failed.value.__cause__, TypeError)
 
 
 async def test_a_client_that_was_not_entered_cannot_decide_on_device(
@@ -196,7 +214,8 @@ async def test_a_client_that_was_not_entered_cannot_decide_on_device(
     try:
         with pytest.raises(
             ArtifactNotReadyError,
-            match=r"^Unable to fulfill request; decisioning engine not ready\.$",
+            match=r"^Unable to fulfill request; decisioning engine not ready\. On-device decisioning starts "
+            r"when the client is entered with `async with`\.$",
         ):
             await client.get_offers(request=execute("mbox-magician"))
     finally:
@@ -262,6 +281,40 @@ async def test_artifact_payload_is_used_without_download(edge: LocalEdge, cdn: L
     assert [event.type for event in recorder.events] == ["client_ready"]
 
 
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"version": "\u00b2.0.0"}, "is not supported"),
+        ({"responseTokens": 5}, "responseTokens must be a list of strings"),
+        ({"responseTokens": [[1]]}, "responseTokens must be a list of strings"),
+        ({"rules": {"mboxes": {"mbox-magician": [{"ruleKey": "r", "meta": {"activity.id": [1]}}]}}}, "activity.id"),
+    ],
+)
+async def test_a_payload_that_cannot_be_used_is_refused_with_its_reason(
+    edge: LocalEdge, cdn: LocalCdn, change: dict[str, Any], reason: str
+) -> None:
+    recorder = Recorder()
+    payload = {**json.loads(artifact_bytes("TEST_ARTIFACT_AB_MULTI_SIMPLE")), **change}
+    with anyio.fail_after(10):
+        async with AsyncTargetClient.create(
+            options(
+                edge,
+                cdn,
+                artifact_payload=payload,
+                events=recorder.handlers("artifact_download_failed", "client_ready"),
+            )
+        ) as client:
+            with pytest.raises(ArtifactNotReadyError) as refused:
+                await client.get_offers(request=execute("mbox-magician"))
+            # The client itself carries on: server-side calls still work.
+            assert (await client.get_offers(request=execute("x"), decisioning_method="server-side")).response
+    assert str(refused.value).startswith(NOT_READY_MESSAGE)
+    assert "artifact_payload" in str(refused.value) and reason in str(refused.value)
+    assert isinstance(refused.value.__cause__, ArtifactError)
+    [failed] = recorder.events
+    assert failed.type == "artifact_download_failed" and failed.error is refused.value.__cause__
+
+
 # -- readiness ----------------------------------------------------------------------------
 
 
@@ -323,6 +376,39 @@ async def test_a_dead_cdn_does_not_hang_the_start(edge: LocalEdge, cdn: LocalCdn
     assert failed.artifact_location == f"https://assets.adobetarget.com{ARTIFACT_PATH}"
     assert isinstance(failed.error, ArtifactError)
     assert "after 4 attempts: HTTP 503" in str(failed.error)
+
+
+async def test_a_trickling_artifact_download_is_cut_off_at_the_timeout(edge: LocalEdge) -> None:
+    # A CDN that sends 100 bytes over 25 s: each read is quick, the whole download is not.
+    async def trickle(stream: anyio.abc.SocketStream) -> None:
+        with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
+            async with stream:
+                await stream.receive()
+                await stream.send(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n")
+                for _ in range(100):
+                    await anyio.sleep(0.25)
+                    await stream.send(b" ")
+
+    recorder = Recorder()
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
+    port = listener.extra(anyio.abc.SocketAttribute.local_port)
+    async with listener, anyio.create_task_group() as servers:
+        servers.start_soon(listener.serve, trickle)
+        with anyio.fail_after(10):
+            async with AsyncTargetClient.create(
+                client=CLIENT,
+                organization_id=ORG,
+                decisioning_method="on-device",
+                artifact_location=f"http://127.0.0.1:{port}/rules.json",
+                timeout=1000,
+                events=recorder.handlers("artifact_download_failed"),
+            ) as client:
+                with pytest.raises(ArtifactNotReadyError, match="longer than the timeout of 1000 ms") as refused:
+                    await client.get_offers(request=execute("mbox-magician"))
+        servers.cancel_scope.cancel()
+    assert f"http://127.0.0.1:{port}/rules.json" in str(refused.value)
+    [failed] = recorder.of("artifact_download_failed")
+    assert failed.error is refused.value.__cause__
 
 
 async def test_a_missing_artifact_is_not_retried(edge: LocalEdge, cdn: LocalCdn) -> None:
@@ -401,6 +487,27 @@ async def test_a_bad_artifact_is_refused_and_the_last_good_one_kept(
     [failed] = recorder.of("artifact_download_failed")
     assert isinstance(failed.error, ArtifactError) and message in str(failed.error)
     assert message in caplog.text
+
+
+async def test_a_refresh_that_fails_after_the_first_load_is_reported_with_its_cause(
+    edge: LocalEdge, cdn: LocalCdn
+) -> None:
+    recorder = Recorder()
+    async with AsyncTargetClient.create(
+        options(edge, cdn, events=recorder.handlers("artifact_download_failed"))
+    ) as client:
+        provider = client._on_device.provider
+        good = provider.artifact
+        cdn.failures = 100
+        assert await provider.refresh() is False
+        cdn.failures = 0
+        cdn.serve(ARTIFACT_PATH, json.dumps({"version": "1.0.0", "responseTokens": 5}).encode())
+        assert await provider.refresh() is False
+        assert provider.artifact is good
+        assert (await client.get_offers(request=execute("mbox-magician"))).response.execute.mboxes[0].options
+    download, compile_ = recorder.of("artifact_download_failed")
+    assert "HTTP 503" in str(download.error)
+    assert "responseTokens must be a list of strings" in str(compile_.error)
 
 
 async def test_polling_refreshes_in_the_background(edge: LocalEdge, cdn: LocalCdn) -> None:

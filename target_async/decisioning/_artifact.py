@@ -94,6 +94,8 @@ def parse_artifact(content: bytes, *, obfuscated: bool, organization_id: str) ->
         return json.loads(content)
     except ValueError as error:  # JSONDecodeError and UnicodeDecodeError
         raise ArtifactError(f"Unable to read artifact JSON: {error}") from error
+    except RecursionError as error:
+        raise ArtifactError("Unable to read artifact JSON: nested too deeply") from error
 
 
 def load_artifact(content: bytes, *, obfuscated: bool, organization_id: str) -> CompiledArtifact:

@@ -27,6 +27,10 @@ SUPPORTED_ARTIFACT_MAJOR_VERSION: Final = 1
 DEFAULT_GLOBAL_MBOX: Final = "target-global-mbox"
 # Every on-device option carries it; the per-call geo tokens are added while deciding.
 _DECISIONING_METHOD_TOKEN: Final = {"activity.decisioningMethod": "on-device"}
+# Deciding walks conditions and offers recursively (evaluating, copying, tracing): a rule
+# nested deeper than this is refused, far below Python's recursion limit. Real rules nest
+# a few levels.
+_MAX_RULE_DEPTH: Final = 100
 
 _META_RESPONSE_TOKENS: Final = (
     "activity.id",
@@ -131,7 +135,8 @@ def _check_version(version: Any) -> str:
     if not isinstance(version, str):
         raise _unsupported_version(version)
     major = version.split(".", 1)[0].strip()
-    if not major.isdigit() or int(major) != SUPPORTED_ARTIFACT_MAJOR_VERSION:
+    # ASCII digits only: int() refuses some characters str.isdigit() accepts ("²").
+    if not (major.isascii() and major.isdigit()) or int(major) != SUPPORTED_ARTIFACT_MAJOR_VERSION:
         raise _unsupported_version(version)
     return version
 
@@ -217,9 +222,66 @@ def _compile_condition(raw: Mapping[str, Any], cache: dict[str, _Condition]) -> 
     return compiled
 
 
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether JSON data nests more than `limit` levels (checked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if type(item) is dict:
+            children: Any = item.values()
+        elif type(item) is list:
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _is_scalar(value: Any) -> bool:
+    """A JSON string, number, boolean or null: what deciding may use as a key."""
+    return value is None or isinstance(value, (str, int, float))
+
+
+def _check_rule(raw: Any) -> None:
+    """Raise `ArtifactError` when a rule lacks a shape deciding relies on (checked once, here,
+    so that deciding from an artifact that compiled cannot fail)."""
+    if not isinstance(raw, Mapping):
+        raise ArtifactError(f"Invalid Artifact: a rule is a {type(raw).__name__}, not an object")
+    rule_key = raw.get("ruleKey")
+    where = f"in rule {rule_key!r}" if _is_scalar(rule_key) else "in a rule"
+    if not _is_scalar(rule_key):
+        raise ArtifactError(f"Invalid Artifact: ruleKey must be a string or a number {where}")
+    if _deeper_than(raw, _MAX_RULE_DEPTH):
+        raise ArtifactError(f"Invalid Artifact: nested more than {_MAX_RULE_DEPTH} levels deep {where}")
+    meta = raw.get("meta") or {}
+    consequence = raw.get("consequence") or {}
+    if not isinstance(meta, Mapping) or not isinstance(consequence, Mapping):
+        raise ArtifactError(f"Invalid Artifact: meta and consequence must be objects {where}")
+    for key in ("activity.id", "activity.type", "experience.id", "offer.id"):
+        if not _is_scalar(meta.get(key)):
+            raise ArtifactError(f"Invalid Artifact: meta[{key!r}] must be a string or a number {where}")
+    audience_ids = meta.get("audience.ids") or []
+    if not isinstance(audience_ids, list) or not all(_is_scalar(item) for item in audience_ids):
+        raise ArtifactError(f"Invalid Artifact: meta['audience.ids'] must be a list of ids {where}")
+    if not _is_scalar(consequence.get("name")):
+        raise ArtifactError(f"Invalid Artifact: consequence.name must be a string {where}")
+    for key in ("options", "metrics"):
+        items = consequence.get(key) or []
+        if not isinstance(items, list) or not all(isinstance(item, Mapping) for item in items):
+            raise ArtifactError(f"Invalid Artifact: consequence.{key} must be a list of objects {where}")
+        if not all(_is_scalar(item.get("eventToken")) for item in items):
+            raise ArtifactError(f"Invalid Artifact: an eventToken must be a string {where}")
+    property_tokens = raw.get("propertyTokens") or []
+    if not isinstance(property_tokens, list) or not all(isinstance(item, str) for item in property_tokens):
+        raise ArtifactError(f"Invalid Artifact: propertyTokens must be a list of strings {where}")
+
+
 def _compile_rule(
     raw: Mapping[str, Any], response_tokens: frozenset[str], conditions: dict[str, _Condition]
 ) -> CompiledRule:
+    _check_rule(raw)
     meta = raw.get("meta") or {}
     consequence = raw.get("consequence") or {}
     condition, uses_allocation, parts = _compile_condition(raw, conditions)
@@ -261,6 +323,8 @@ def _compile_section(
     response_tokens: frozenset[str],
     conditions: dict[str, _Condition],
 ) -> dict[str, tuple[CompiledRule, ...]]:
+    if not all(isinstance(rules, list) for rules in (section or {}).values()):
+        raise ArtifactError("Invalid Artifact: the rules of each mbox and view must be a list")
     return {
         name: tuple(_compile_rule(rule, response_tokens, conditions) for rule in rules)
         for name, rules in (section or {}).items()
@@ -289,7 +353,14 @@ def compile_artifact(raw: Mapping[str, Any]) -> CompiledArtifact:
     if not isinstance(raw, Mapping):
         raise ArtifactError("Invalid Artifact: not a JSON object")
     version = _check_version(raw.get("version"))
-    response_tokens = frozenset(raw.get("responseTokens") or ())
+    tokens = raw.get("responseTokens") or []
+    if not isinstance(tokens, list) or not all(isinstance(token, str) for token in tokens):
+        raise ArtifactError("Invalid Artifact: responseTokens must be a list of strings")
+    response_tokens = frozenset(tokens)
+    for key in ("remoteMboxes", "localMboxes", "remoteViews", "localViews"):
+        names = raw.get(key) or []
+        if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+            raise ArtifactError(f"Invalid Artifact: {key} must be a list of names")
     try:
         rules = raw.get("rules") or {}
         conditions: dict[str, _Condition] = {}
@@ -319,5 +390,7 @@ def compile_artifact(raw: Mapping[str, Any]) -> CompiledArtifact:
         )
     except ArtifactError:
         raise
-    except (AttributeError, TypeError, ValueError, KeyError) as error:
-        raise ArtifactError(f"Invalid Artifact: {error}") from error
+    except RecursionError as error:
+        raise ArtifactError("Invalid Artifact: nested too deeply") from error
+    except Exception as error:  # whatever else a malformed artifact raises, typed
+        raise ArtifactError(f"Invalid Artifact: {error!r}") from error

@@ -428,18 +428,17 @@ class _Decider:
         context = self.rule_context(detail, parts)
         by_view: dict[Any, dict[str, Any]] = {}
         for rule in self.matching(rules, context, tracer, distinct=True):
+            merged = by_view.get(rule.name)
+            # A view's trace is the one of its first satisfied rule, as the Node SDK shows it:
+            # the rules evaluated after it (the view's other options) are not listed again.
             response = self.respond(
-                rule, rule.view_template, detail, tracer, execute=False, with_trace=False
+                rule, rule.view_template, detail, tracer, execute=False, with_trace=merged is None
             )
-            merged = by_view.get(response.get("name"))
             if merged is None:
-                by_view[response.get("name")] = response
+                by_view[rule.name] = response
             else:
                 merged["options"].extend(response["options"])
                 merged["metrics"].extend(response["metrics"])
-        if tracer is not None:
-            for response in by_view.values():
-                response["trace"] = tracer.result()
         return list(by_view.values())
 
     def section(self, section: Mapping[str, Any], mode: str) -> dict[str, Any]:

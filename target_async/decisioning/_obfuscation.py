@@ -42,7 +42,7 @@ def deobfuscate(data: bytes, organization_id: str) -> bytes:
         )
     header = data[:_VERSION_LENGTH].decode("latin-1")
     prefix, _, version = header.partition(":")
-    if prefix != OBFUSCATION_PREFIX or not version.isdigit():
+    if prefix != OBFUSCATION_PREFIX or not (version.isascii() and version.isdigit()):
         raise ArtifactError(f"Invalid Artifact: unknown obfuscation header {header!r}")
     if int(version) != SUPPORTED_OBFUSCATION_VERSION:
         raise ArtifactError(

@@ -371,3 +371,23 @@ def test_notification_request() -> None:
     assert with_telemetry is not None
     assert with_telemetry["request"]["telemetry"] == {"entries": [entry]}
     assert "notifications" not in with_telemetry["request"]
+
+
+def test_a_prefetched_view_traces_its_first_satisfied_rule_once() -> None:
+    # Two rules of one activity with the same condition give the view its two options; the
+    # trace lists that condition once, as the Node SDK's does (its suite's "views_prefetch").
+    artifact = compile_artifact(json.loads((CONFORMANCE_DIR / "artifacts" / "TEST_ARTIFACT_VIEWS.json").read_bytes()))
+    request = {
+        "id": {"thirdPartyId": "338e3c1e51f7416a8e1ccba4f81acea0.28_0"},
+        "context": {"channel": "web", "address": {"url": "http://local-target-test/"}},
+        "prefetch": {"views": [{"name": "contact", "parameters": {"jason": "correct"}}]},
+        "trace": {},
+    }
+    [view] = decide(artifact, request, client="someClientId", session_id="s").response["prefetch"]["views"]
+    assert len(view["options"]) == 2
+    [target] = view["trace"]["evaluatedCampaignTargets"]
+    condition = artifact.view_rules["contact"][0].raw["condition"]
+    assert target["campaignId"] == 125897
+    assert target["matchedRuleConditions"] == [condition]
+    assert target["unmatchedRuleConditions"] == []
+    assert target["matchedSegmentIds"] == [1821909, 1821913]
