@@ -484,7 +484,8 @@ class OnDeviceDecisioning:
                 )
             response.raise_for_status()
             body = response.json()
-        except (httpx.HTTPError, TimeoutError, ValueError) as error:
+        except (httpx.HTTPError, TimeoutError, ValueError, RecursionError) as error:
+            # RecursionError: an answer nested too deeply to decode.
             self._config.logger.warning("Geo lookup failed, deciding without geo: %r", error)
             return None
         if not isinstance(body, Mapping):

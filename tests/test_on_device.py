@@ -582,7 +582,7 @@ async def test_a_geo_answer_without_finite_coordinates_loses_them_not_the_notifi
     assert [n["mbox"]["name"] for n in notification.json["notifications"]] == ["mbox-magician"]
 
 
-@pytest.mark.parametrize("failure", ["status", "hang"])
+@pytest.mark.parametrize("failure", ["status", "hang", "nested too deeply"])
 async def test_a_failing_geo_lookup_decides_without_geo(
     edge: LocalEdge, cdn: LocalCdn, failure: str
 ) -> None:
@@ -590,6 +590,8 @@ async def test_a_failing_geo_lookup_decides_without_geo(
     async with AsyncTargetClient.create(options(edge, cdn)) as client:
         if failure == "hang":
             cdn.delay = 30
+        elif failure == "nested too deeply":
+            cdn.geo = b'{"x-geo-city": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
         # cdn.geo is None: the geo service answers 404
         with anyio.fail_after(5):
             result = await client.get_offers(

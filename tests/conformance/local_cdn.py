@@ -28,7 +28,7 @@ class LocalCdn:
     def __init__(self) -> None:
         self.files: dict[str, tuple[bytes, str]] = {}
         self.headers: tuple[tuple[str, str], ...] = ()
-        self.geo: Mapping[str, Any] | None = None
+        self.geo: Mapping[str, Any] | bytes | None = None
         self.failures = 0
         self.failure_status = 503
         self.delay = 0.0  # seconds before every answer
@@ -64,6 +64,8 @@ class LocalCdn:
         if path == GEO_PATH:
             if self.geo is None:
                 return HttpReply(404, b"{}")
+            if isinstance(self.geo, bytes):  # an answer as is, e.g. malformed
+                return HttpReply(200, self.geo)
             return HttpReply(200, json.dumps(self.geo).encode())
         served = self.files.get(path)
         if served is None:
