@@ -186,6 +186,33 @@ def _check_shape(body: Mapping[str, Any]) -> None:
             isinstance(entries, list) and all(isinstance(entry, Mapping) for entry in entries)
         ):
             raise TargetValidationError("request.telemetry.entries must be a list of objects")
+    geo = (body.get("context") or {}).get("geo")
+    if geo is not None and not isinstance(geo, Mapping):
+        raise TargetValidationError(f"request.context.geo must be an object, got {_type_name(geo)}")
+    for mode in ("execute", "prefetch"):
+        section = body.get(mode)
+        if not isinstance(section, Mapping):
+            continue  # `_normalise_section` says what is wrong with it
+        page_load = section.get("pageLoad")
+        if isinstance(page_load, Mapping):
+            _check_details(page_load, f"request.{mode}.pageLoad")
+        for kind in ("mboxes", "views"):
+            items = section.get(kind)
+            if isinstance(items, list):
+                for position, item in enumerate(items):
+                    if isinstance(item, Mapping):
+                        _check_details(item, f"request.{mode}.{kind}[{position}]")
+
+
+def _check_details(details: Mapping[str, Any], where: str) -> None:
+    """An mbox, view or pageLoad: what on-device decisioning reads of it must have its type."""
+    for key in ("parameters", "profileParameters", "address"):
+        value = details.get(key)
+        if value is not None and not isinstance(value, Mapping):
+            raise TargetValidationError(f"{where}.{key} must be an object, got {_type_name(value)}")
+    name = details.get("name")
+    if name is not None and not isinstance(name, str):
+        raise TargetValidationError(f"{where}.name must be a string, got {_type_name(name)}")
 
 
 def _describe_notification(notification: Any) -> str:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import re
 import uuid
+from typing import Any
 
 import pytest
 
@@ -36,6 +38,35 @@ SEED_REQUEST = DeliveryRequest(prefetch=PrefetchRequest(mboxes=[MboxRequest(name
 
 def prepare(request: object, config: dict[str, object] | None = None, **options: object):  # type: ignore[no-untyped-def]
     return prepare_request(parse_config({**BASE, **(config or {})}), parse_call_options({"request": request, **options}, {}))
+
+
+@pytest.mark.parametrize(
+    ("request_body", "message"),
+    [
+        ({"context": {"geo": 1.5}}, "request.context.geo must be an object, got float"),
+        (
+            {"execute": {"mboxes": [{"name": "m", "parameters": True}]}},
+            "request.execute.mboxes[0].parameters must be an object, got bool",
+        ),
+        (
+            {"prefetch": {"views": [{"name": ["contact"]}]}},
+            "request.prefetch.views[0].name must be a string, got list",
+        ),
+        (
+            {"execute": {"pageLoad": {"profileParameters": "x"}}},
+            "request.execute.pageLoad.profileParameters must be an object, got str",
+        ),
+        (
+            {"prefetch": {"mboxes": [{"name": "m", "address": 5}]}},
+            "request.prefetch.mboxes[0].address must be an object, got int",
+        ),
+    ],
+)
+def test_parts_on_device_decisioning_reads_are_checked_at_the_call(
+    request_body: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(TargetValidationError, match=re.escape(message)):
+        prepare(request_body)
 
 
 def test_seed_request_is_completed_into_a_valid_delivery_request() -> None:

@@ -149,7 +149,9 @@ def _browser_context(user_agent: str, hint_ua: str, hint_platform: str | None) -
 def browser_context(context: Mapping[str, Any]) -> dict[str, Any]:
     """`user.*`: browser type/version from the user agent (overridden by client hints), platform."""
     user_agent = context.get("userAgent")
-    hints = context.get("clientHints") or {}
+    hints = context.get("clientHints")
+    if not isinstance(hints, Mapping):  # absent or malformed: the user agent decides
+        hints = {}
     hint_ua = hints.get("browserUAWithFullVersion") or hints.get("browserUAWithMajorVersion")
     platform = hints.get("platform")
     return _browser_context(

@@ -97,6 +97,8 @@ def test_client_hints_override_the_user_agent() -> None:
     assert user["browserVersion"] == 92
     assert user["platform"] == "windows"
     assert browser_context({"clientHints": {"platform": "Chrome OS"}})["platform"] == "Chrome OS"
+    # Malformed hints are ignored, like a malformed user agent.
+    assert browser_context({"clientHints": "Chrome OS", "userAgent": 5}) == browser_context({})
 
 
 def test_url_parts() -> None:
