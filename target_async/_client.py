@@ -41,6 +41,7 @@ from ._notifications import NotificationPipeline, NotificationStats
 from ._options import CallOptions, parse_call_options
 from ._telemetry import TelemetryStore
 from ._transport import DeliveryTransport
+from ._wire import check_request_json, check_request_shape
 from .models import DecisioningMethod
 
 if sys.version_info < (3, 11):
@@ -336,17 +337,20 @@ class AsyncTargetClient:
             if call.request is None
             else request_dict(call.request, required_message="Request object of type DeliveryRequest is required")
         )
+        # Read below before `get_offers` validates it: its shape must be checked first.
+        check_request_json(body)
+        check_request_shape(body)
         requested = {
             m.get("name")
             for section in ("execute", "prefetch")
             for m in (body.get(section) or {}).get("mboxes") or []
-            if isinstance(m, dict)
+            if isinstance(m, dict) and isinstance(m.get("name"), str)
         }
         missing = [name for name in dict.fromkeys(mbox_names) if name not in requested]
         if missing:
             execute = dict(body.get("execute") or {})
             mboxes = list(execute.get("mboxes") or [])
-            next_index = max([m.get("index", 0) for m in mboxes if isinstance(m.get("index"), int)] + [0]) + 1
+            next_index = max([m["index"] for m in mboxes if isinstance(m, dict) and isinstance(m.get("index"), int)] + [0]) + 1
             mboxes += [{"name": name, "index": next_index + i} for i, name in enumerate(missing)]
             execute["mboxes"] = mboxes
             body["execute"] = execute

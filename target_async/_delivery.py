@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import reprlib
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,7 @@ from ._exceptions import TargetValidationError
 from ._options import CallOptions
 from ._random import random_id
 from ._visitor import apply_identity, visitor_state
+from ._wire import check_request_json, check_request_shape
 from .models import DecisioningMethod, DeliveryRequest
 
 if TYPE_CHECKING:
@@ -58,6 +60,10 @@ _NOTIFICATION_TYPES = frozenset({"click", "display"})
 # The Delivery API's rule: 1-128 printable characters except space, "?" and "/".
 _SESSION_ID = re.compile(r"[^\x00-\x20\x7f-\x9f?/]{1,128}")
 _ANALYTICS_DEFAULT_LOGGING = "server_side"
+# Parts of a rejected request in log lines: bounded in depth and length, whatever was sent.
+_LOG_REPR = reprlib.Repr()
+_LOG_REPR.maxlevel = 4
+_LOG_REPR.maxstring = _LOG_REPR.maxother = 80
 # Larger than any epoch-ms timestamp, small enough for JSON: keeps NaN and infinity out.
 _MAX_TIMESTAMP = 1e18
 # uuid4's variant nibble (RFC 4122: 10xx) for each random hex digit.
@@ -114,7 +120,9 @@ def _valid_mboxes(mboxes: Any, logger: logging.Logger) -> list[dict[str, Any]]:
                 mbox = {**mbox, "index": position}
             valid.append(mbox)
         else:
-            logger.warning("Mbox validation failed for: %r (dropped: an mbox needs a non-empty name)", mbox)
+            logger.warning(
+                "Mbox validation failed for: %s (dropped: an mbox needs a non-empty name)", _LOG_REPR.repr(mbox)
+            )
     return valid
 
 
@@ -143,83 +151,11 @@ def _normalise_section(body: dict[str, Any], key: str, logger: logging.Logger) -
         del body[key]
 
 
-# The parts of a request the SDK reads (defaults, edge host, batching, deciding), with the
-# fields inside them that must be strings: anything else is refused at the call, so a bad
-# request can never fail later, in the background.
-_OBJECT_FIELDS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("id", ("tntId", "thirdPartyId", "marketingCloudVisitorId")),
-    ("context", ("channel",)),
-    ("property", ("token",)),
-    ("experienceCloud", ()),
-    ("telemetry", ()),
-)
-
-
-def _type_name(value: Any) -> str:
-    return type(value).__name__
-
-
-def _check_shape(body: Mapping[str, Any]) -> None:
-    """Raise `TargetValidationError` naming the field when a part the SDK reads has the wrong type."""
-    for key, string_fields in _OBJECT_FIELDS:
-        part = body.get(key)
-        if part is None:
-            continue
-        if not isinstance(part, Mapping):
-            raise TargetValidationError(f"request.{key} must be an object, got {_type_name(part)}")
-        for field in string_fields:
-            value = part.get(field)
-            if value is not None and not isinstance(value, str):
-                raise TargetValidationError(f"request.{key}.{field} must be a string, got {_type_name(value)}")
-    customer_ids = (body.get("id") or {}).get("customerIds")
-    if customer_ids is not None and not isinstance(customer_ids, list):
-        raise TargetValidationError(f"request.id.customerIds must be a list, got {_type_name(customer_ids)}")
-    analytics = (body.get("experienceCloud") or {}).get("analytics")
-    if analytics is not None and not isinstance(analytics, Mapping):
-        raise TargetValidationError(
-            f"request.experienceCloud.analytics must be an object, got {_type_name(analytics)}"
-        )
-    telemetry = body.get("telemetry")
-    if telemetry is not None:
-        entries = telemetry.get("entries")
-        if entries is not None and not (
-            isinstance(entries, list) and all(isinstance(entry, Mapping) for entry in entries)
-        ):
-            raise TargetValidationError("request.telemetry.entries must be a list of objects")
-    geo = (body.get("context") or {}).get("geo")
-    if geo is not None and not isinstance(geo, Mapping):
-        raise TargetValidationError(f"request.context.geo must be an object, got {_type_name(geo)}")
-    for mode in ("execute", "prefetch"):
-        section = body.get(mode)
-        if not isinstance(section, Mapping):
-            continue  # `_normalise_section` says what is wrong with it
-        page_load = section.get("pageLoad")
-        if isinstance(page_load, Mapping):
-            _check_details(page_load, f"request.{mode}.pageLoad")
-        for kind in ("mboxes", "views"):
-            items = section.get(kind)
-            if isinstance(items, list):
-                for position, item in enumerate(items):
-                    if isinstance(item, Mapping):
-                        _check_details(item, f"request.{mode}.{kind}[{position}]")
-
-
-def _check_details(details: Mapping[str, Any], where: str) -> None:
-    """An mbox, view or pageLoad: what on-device decisioning reads of it must have its type."""
-    for key in ("parameters", "profileParameters", "address"):
-        value = details.get(key)
-        if value is not None and not isinstance(value, Mapping):
-            raise TargetValidationError(f"{where}.{key} must be an object, got {_type_name(value)}")
-    name = details.get("name")
-    if name is not None and not isinstance(name, str):
-        raise TargetValidationError(f"{where}.name must be a string, got {_type_name(name)}")
-
-
 def _describe_notification(notification: Any) -> str:
     if not isinstance(notification, dict):
         return f"a {type(notification).__name__}"
     fields = ("id", "type", "timestamp")
-    return "{" + ", ".join(f"{k}={notification.get(k)!r}" for k in fields) + "}"
+    return "{" + ", ".join(f"{k}={_LOG_REPR.repr(notification.get(k))}" for k in fields) + "}"
 
 
 def _normalise_notifications(body: dict[str, Any], logger: logging.Logger, *, required: bool) -> None:
@@ -240,7 +176,8 @@ def _normalise_notifications(body: dict[str, Any], logger: logging.Logger, *, re
             get is not None
             and (nid := get("id"))
             and isinstance(nid, str)
-            and get("type") in _NOTIFICATION_TYPES
+            and isinstance(notification_type := get("type"), str)
+            and notification_type in _NOTIFICATION_TYPES
             and isinstance(timestamp := get("timestamp"), (int, float))
             and not isinstance(timestamp, bool)
             and -_MAX_TIMESTAMP < timestamp < _MAX_TIMESTAMP  # NaN and infinity fail this too
@@ -295,8 +232,8 @@ def _validated(
         if notifications_required
         else "Request object of type DeliveryRequest is required",
     )
+    check_request_shape(body)
     get = body.get
-    _check_shape(body)
     if get("execute") is not None:
         _normalise_section(body, "execute", logger)
     if get("prefetch") is not None:
@@ -332,6 +269,9 @@ def _validated(
         consumer_id=options.consumer_id,
         supplemental_data_id=supplemental_data_id,
     )
+    # Last: invalid mboxes and notifications are dropped above (the indices of the path
+    # count the ones kept), and the visitor's identity is in.
+    check_request_json(body)
     return body, session_id, visitor
 
 
