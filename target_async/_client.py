@@ -85,6 +85,15 @@ def _load_call_telemetry_entry() -> Callable[..., dict[str, Any]]:
     return telemetry_entry
 
 
+def _check_notification_method(call: CallOptions) -> None:
+    method = call.decisioning_method
+    if method is not None and method is not DecisioningMethod.SERVER_SIDE:
+        raise TargetValidationError(
+            f"notifications always go to the edge: decisioning_method {method.value!r} does not apply to "
+            "send_notifications or enqueue_notifications (leave it out)"
+        )
+
+
 class _State(enum.Enum):
     UNOPENED = 1
     OPENED = 2
@@ -385,6 +394,7 @@ class AsyncTargetClient:
         call = parse_call_options(options, kwargs)
         if call.request is None:
             raise TargetValidationError("Notifications list is required in request")
+        _check_notification_method(call)
         self._check_open()
         prepared = prepare_request(self._config, call, notifications_required=True)
         if call.callback is not None or call.err_callback is not None:
@@ -413,6 +423,7 @@ class AsyncTargetClient:
             raise TargetValidationError(
                 "enqueue_notifications takes no callback: the 'send_notification_error' event reports failures"
             )
+        _check_notification_method(call)
         self._check_open()
         # Validated now (bad input raises here); the defaults are applied when it is sent.
         # An SDID only when the caller asks for A4T stitching (a visitor or a consumer id): a

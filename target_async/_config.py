@@ -233,6 +233,27 @@ def _positive_int(key: str, value: Any) -> int:
     return value
 
 
+def _cdn_environment(value: Any) -> str:
+    name = (_str("cdn_environment", value) or DEFAULT_ENVIRONMENT).lower()
+    if name not in CDN_HOSTS:
+        raise TargetConfigError(
+            f"cdn_environment must be one of {', '.join(CDN_HOSTS)}, got {value!r} (another CDN: cdn_base_path)",
+            key="cdn_environment",
+        )
+    return name
+
+
+def _proxy(value: Any, transport: Any) -> str | httpx.Proxy | None:
+    proxy: str | httpx.Proxy | None = _instance("proxy", value, (str, httpx.Proxy), "a URL string or httpx.Proxy")
+    if proxy is not None and transport is not None:
+        raise TargetConfigError(
+            "proxy is not used with a transport: give the proxy to your transport instead, "
+            "e.g. httpx.AsyncHTTPTransport(proxy=...)",
+            key="proxy",
+        )
+    return proxy
+
+
 def _instance(key: str, value: Any, cls: type[Any] | tuple[type[Any], ...], what: str) -> Any:
     if value is not None and not isinstance(value, cls):
         raise TargetConfigError(f"{key} must be {what}, got {type(value).__name__}", key=key)
@@ -340,7 +361,7 @@ def parse_config(options: object) -> TargetConfig:
         artifact_payload=artifact_payload,
         environment_id=environment_id,
         environment=(_str("environment", o.get("environment")) or DEFAULT_ENVIRONMENT).lower(),
-        cdn_environment=(_str("cdn_environment", o.get("cdn_environment")) or DEFAULT_ENVIRONMENT).lower(),
+        cdn_environment=_cdn_environment(o.get("cdn_environment")),
         cdn_base_path=_str("cdn_base_path", o.get("cdn_base_path")),
         property_token=_str("property_token", o.get("property_token")),
         telemetry_enabled=_bool("telemetry_enabled", o.get("telemetry_enabled", True)),
@@ -349,7 +370,7 @@ def parse_config(options: object) -> TargetConfig:
         maximum_wait_ready=maximum_wait_ready,
         version=_str("version", o.get("version")),
         transport=_instance("transport", o.get("transport"), httpx.AsyncBaseTransport, "an httpx.AsyncBaseTransport"),
-        proxy=_instance("proxy", o.get("proxy"), (str, httpx.Proxy), "a URL string or httpx.Proxy"),
+        proxy=_proxy(o.get("proxy"), o.get("transport")),
         limits=_instance("limits", o.get("limits"), httpx.Limits, "an httpx.Limits") or DEFAULT_LIMITS,
         retry=_instance("retry", o.get("retry"), RetryPolicy, "a RetryPolicy") or RetryPolicy(),
         notification_queue_size=_positive_int(

@@ -377,6 +377,10 @@ def _visitor_values(visitor: Any) -> Mapping[str, Any]:
     return values
 
 
+def _present(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: values[key] for key in _VISITOR_VALUE_KEYS if values.get(key) is not None}
+
+
 def _supplemental_data_id(visitor: Any, consumer_id: str) -> str:
     sdid = visitor.get_supplemental_data_id(consumer_id)
     if not isinstance(sdid, str) or len(sdid) != _SDID_LENGTH:
@@ -416,6 +420,12 @@ def apply_identity(
     """
     if visitor is None:
         visitor = Visitor(organization_id, visitor_cookie)
+    elif visitor_cookie and parse_amcv_cookie(visitor_cookie) != _present(_visitor_values(visitor)):
+        # The official SDKs ignore the cookie then; a cookie of another visitor is a mistake.
+        raise TargetValidationError(
+            "visitor_cookie holds other values than the visitor given (made from another cookie): pass "
+            "only the visitor, made from this cookie, Visitor(organization_id, cookie)"
+        )
     if isinstance(customer_ids, Mapping):
         if isinstance(visitor, Visitor):
             visitor.set_customer_ids(customer_ids)
@@ -450,6 +460,8 @@ def apply_identity(
                 f"customer_ids: a request carries at most {_MAX_CUSTOMER_IDS} customer ids, got {len(customer_entries)}"
             )
         visitor_id["customerIds"] = customer_entries
+    for key in [key for key, value in visitor_id.items() if value is None or value == "" or value == []]:
+        del visitor_id[key]  # as Node: an empty field says nothing
     if visitor_id:
         body["id"] = visitor_id
     else:

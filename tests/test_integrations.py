@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import importlib.util
+import json
 import socket
 import subprocess
 import sys
@@ -489,6 +490,18 @@ def _check_same_visitor(
     for visit in (new_visit, return_visit):
         assert visit.json["experienceCloud"]["audienceManager"] == {"locationHint": 9, "blob": "blob"}
         assert SUPPLEMENTAL_DATA_ID.fullmatch(visit.json["experienceCloud"]["analytics"]["supplementalDataId"])
+    # What the page renders for its Visitor API: the state after this page's call.
+    for page, visit in ((first, new_visit), (second, return_visit)):
+        sdid = visit.json["experienceCloud"]["analytics"]["supplementalDataId"]
+        assert page["visitor_state"] == {
+            DEFAULT_ORGANIZATION_ID: {
+                "sdid": {
+                    "supplementalDataIDCurrent": sdid,
+                    "supplementalDataIDCurrentConsumed": {"payload:target-global-mbox": True},
+                    "supplementalDataIDLastConsumed": {},
+                }
+            }
+        }
     assert return_visit.query["sessionId"] == new_visit.query["sessionId"]
     for recorded in edge.requests:
         validate_delivery_request(recorded.json)
@@ -551,7 +564,15 @@ async def test_starlette_example_keeps_the_visitor_across_requests() -> None:
         async with serve_asgi(app) as base_url, httpx.AsyncClient(base_url=base_url) as browser:
             first = await browser.get("/")
             second = await browser.get("/")
-    assert first.text == second.text == "<h1>HOME OFFER</h1>"
+    # The page hands the server's visitor state to its Visitor API, with this call's A4T id.
+    for page, recorded in zip((first, second), edge.requests, strict=True):
+        heading, script = page.text.split("\n")
+        assert heading == "<h1>HOME OFFER</h1>"
+        prefix = f'<script>Visitor.getInstance("{edge.organization_id}", {{serverState: '
+        assert script.startswith(prefix) and script.endswith("});</script>")
+        state = json.loads(script.removeprefix(prefix).removesuffix("});</script>"))
+        sdid = recorded.json["experienceCloud"]["analytics"]["supplementalDataId"]
+        assert state[edge.organization_id]["sdid"]["supplementalDataIDCurrent"] == sdid
     tnt_id = edge.requests[1].json["id"]["tntId"]
     assert f"|PC#{tnt_id}#" in first.headers["set-cookie"]
     assert edge.requests[1].host == f"mboxedge{DEFAULT_CLUSTER}.tt.omtrdc.net"

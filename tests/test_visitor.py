@@ -131,6 +131,9 @@ def test_a_request_ecid_of_empty_string_means_no_ecid_and_an_empty_id_is_left_ou
     body: dict[str, Any] = {**MBOX_REQUEST, "id": {"marketingCloudVisitorId": ""}}
     apply_identity(body, organization_id=ORG, visitor_cookie=f"1|MCMID|{ECID_A}")
     assert "id" not in body
+    body = {**MBOX_REQUEST, "id": {"tntId": "", "thirdPartyId": None, "customerIds": []}}
+    apply_identity(body, organization_id=ORG)
+    assert "id" not in body
 
 
 def test_the_request_can_fill_one_audience_manager_field_and_the_cookie_the_other() -> None:
@@ -341,10 +344,20 @@ def test_a_cookie_alone_gives_a_new_visitor_and_a_new_sdid_on_every_call() -> No
     assert "supplementalDataIDLast" not in sdid
 
 
-def test_a_given_visitor_wins_over_the_cookie() -> None:
+def test_a_given_visitor_and_a_cookie_must_be_the_same_visitor() -> None:
+    """Node ignores `visitorCookie` next to a `visitor`: the same cookie is fine, another refused."""
     body = copy.deepcopy(MBOX_REQUEST)
-    apply_identity(body, organization_id=ORG, visitor=Visitor(ORG, f"1|MCMID|{ECID_A}"), visitor_cookie=f"1|MCMID|{ECID_B}")
+    apply_identity(body, organization_id=ORG, visitor=Visitor(ORG, f"1|MCMID|{ECID_A}"), visitor_cookie=f"2|MCMID|{ECID_A}")
     assert body["id"]["marketingCloudVisitorId"] == ECID_A
+    with pytest.raises(TargetValidationError, match="visitor_cookie holds other values than the visitor given"):
+        apply_identity(
+            copy.deepcopy(MBOX_REQUEST),
+            organization_id=ORG,
+            visitor=Visitor(ORG, f"1|MCMID|{ECID_A}"),
+            visitor_cookie=f"1|MCMID|{ECID_B}",
+        )
+    duck = copy.deepcopy(MBOX_REQUEST)
+    apply_identity(duck, organization_id=ORG, visitor=PythonSdkVisitor(), visitor_cookie=f"1|MCMID|{ECID_A}|MCAAMLH|9|MCAAMB|{BLOB}")
 
 
 def test_an_empty_consumer_id_is_its_own_consumer() -> None:

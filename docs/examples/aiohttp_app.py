@@ -37,6 +37,8 @@ async def home(request: web.Request) -> web.Response:
             "offer": mbox.options[0].content if mbox and mbox.options else None,
             "tnt_id": result.response.id.tnt_id if result.response.id else None,
             "edge_host": result.response.edge_host,
+            # For the page's Visitor API: Visitor.getInstance(org, {serverState: visitor_state})
+            "visitor_state": result.visitor_state,
         }
     )
     request[TARGET_RESULT] = result  # the middleware sets the visitor's cookies

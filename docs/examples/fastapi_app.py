@@ -41,6 +41,8 @@ def create_app(client_options: Mapping[str, Any]) -> FastAPI:
             "offer": mbox.options[0].content if mbox and mbox.options else None,
             "tnt_id": result.response.id.tnt_id if result.response.id else None,
             "edge_host": result.response.edge_host,
+            # For the page's Visitor API: Visitor.getInstance(org, {serverState: visitor_state})
+            "visitor_state": result.visitor_state,
         }
 
     @app.get("/flags")

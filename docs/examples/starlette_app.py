@@ -7,6 +7,7 @@ Run it against the built-in local edge (no account, no network):
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,7 +33,13 @@ async def home(request: Request) -> HTMLResponse:
     execute = result.response.execute
     mbox = execute.mboxes[0] if execute and execute.mboxes else None
     offer = mbox.options[0].content if mbox and mbox.options else "Welcome"
-    response = HTMLResponse(f"<h1>{offer}</h1>")
+    # The page's Visitor API takes over the server's identity (its A4T id, customer ids); it
+    # must run before AppMeasurement. "</" is escaped so the JSON cannot close the script.
+    organization = json.dumps(target.config.organization_id)
+    state = json.dumps(result.visitor_state).replace("</", "<\\/")
+    response = HTMLResponse(
+        f"<h1>{offer}</h1>\n<script>Visitor.getInstance({organization}, {{serverState: {state}}});</script>"
+    )
     set_target_cookies(request, response, result)
     return response
 

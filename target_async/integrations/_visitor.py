@@ -207,7 +207,10 @@ def visitor_options(
         "request": _with_context(delivery_request, context),
         "target_cookie": target_cookie,
         "target_location_hint": location_hint,
-        "visitor_cookie": amcv_cookie(cookies, organization_id) if organization_id else None,
+        # A visitor of the caller's holds the cookie already.
+        "visitor_cookie": amcv_cookie(cookies, organization_id)
+        if organization_id and options.get("visitor") is None
+        else None,
     }
     merged.update(options)
     return {key: value for key, value in merged.items() if value is not None}
