@@ -20,9 +20,10 @@ from target_async import (
     TargetValidationError,
     Visitor,
 )
-from target_async._visitor import SUPPLEMENTAL_DATA_ID
+from target_async._visitor import SUPPLEMENTAL_DATA_ID, leading_integer
 from target_async.testing import DEFAULT_ORGANIZATION_ID, SAMPLE_ARTIFACT_PATH, LocalEdge
 from tests.openapi import validate_delivery_request
+from tests.test_visitor import COOKIE_CASES, SDID_CASES, assert_reference_state
 
 pytestmark = pytest.mark.anyio
 
@@ -264,3 +265,48 @@ async def test_on_device_decisions_use_the_same_identity() -> None:
         "trackingServer": "acme.sc.omtrdc.net",
     }
     assert notified["experienceCloud"]["audienceManager"] == {"locationHint": 9, "blob": BLOB}
+
+
+@pytest.mark.parametrize(("cookie", "values"), COOKIE_CASES)
+async def test_the_reference_cookies_through_the_client(target_edge: LocalEdge, cookie: str, values: dict[str, str]) -> None:
+    """§1: each cookie of the table, as `visitor_cookie` of a call."""
+    async with AsyncTargetClient.create(target_edge.client_options()) as client:
+        await client.get_offers(request=HOME, visitor_cookie=cookie)
+    [body] = sent(target_edge)
+    assert body.get("id", {}).get("marketingCloudVisitorId") == (values.get("MCMID") or None)
+    audience_manager = {
+        key: value
+        for key, value in (("locationHint", leading_integer(values.get("MCAAMLH"))), ("blob", values.get("MCAAMB")))
+        if value
+    }
+    assert body["experienceCloud"].get("audienceManager") == (audience_manager or None)
+    sdid_of(body)
+
+
+@pytest.mark.parametrize(("case", "consumers", "request_sdid_at", "numbers", "final"), SDID_CASES)
+async def test_the_reference_sdid_cases_through_the_client(
+    target_edge: LocalEdge,
+    case: str,
+    consumers: list[str | None],
+    request_sdid_at: int | None,
+    numbers: list[int],
+    final: dict[str, Any],
+) -> None:
+    """§8: the calls of each case on one shared visitor; SDIDs compared by reuse, not value."""
+    visitor = Visitor(ORG, AMCV)
+    results = []
+    async with AsyncTargetClient.create(target_edge.client_options()) as client:
+        for position, consumer in enumerate(consumers):
+            request: dict[str, Any] = {"execute": {"mboxes": [{"name": "home"}]}}
+            if position == request_sdid_at:
+                request["experienceCloud"] = {"analytics": {"supplementalDataId": sdid_of(sent(target_edge)[0])}}
+            options: dict[str, Any] = {"request": request, "visitor": visitor}
+            if consumer is not None:
+                options["consumer_id"] = consumer
+            results.append(await client.get_offers(options))
+    sdids = [sdid_of(body) for body in sent(target_edge)]
+    first_use = {sdid: n for n, sdid in enumerate(dict.fromkeys(sdids), start=1)}
+    assert [first_use[sdid] for sdid in sdids] == numbers, case
+    assert_reference_state(results[-1].visitor_state[ORG]["sdid"], sdids, final)
+    if request_sdid_at is not None:
+        assert results[request_sdid_at].visitor_state == results[request_sdid_at - 1].visitor_state

@@ -283,30 +283,37 @@ def _numbered(sdid_state: dict[str, Any], sent: list[str]) -> dict[str, Any]:
 TGM = "payload:target-global-mbox"
 
 
-@pytest.mark.parametrize(
-    ("case", "consumers", "request_sdid_at", "numbers", "final"),
-    [
-        ("sdid-no-options", [None], None, [1], {"cur": 1, "cur_set": [TGM], "last": None, "last_set": []}),
-        ("shared-two-consumers", ["first", "second"], None, [1, 1], {"cur": 1, "cur_set": ["payload:first", "payload:second"], "last": None, "last_set": []}),
-        ("shared-a-a-b", ["A", "A", "B"], None, [1, 2, 1], {"cur": 2, "cur_set": ["payload:A"], "last": 1, "last_set": ["payload:A", "payload:B"]}),
-        ("shared-a-b-a", ["A", "B", "A"], None, [1, 1, 2], {"cur": 2, "cur_set": ["payload:A"], "last": 1, "last_set": ["payload:A", "payload:B"]}),
-        ("shared-default-consumer-thrice", [None, None, None], None, [1, 2, 3], {"cur": 3, "cur_set": [TGM], "last": 2, "last_set": [TGM]}),
-        ("shared-request-sdid-is-current", ["A", "A", "A"], 1, [1, 1, 2], {"cur": 2, "cur_set": ["payload:A"], "last": 1, "last_set": ["payload:A"]}),
-        (
-            "shared-a-a-b-b-default-x3",
-            ["A", "A", "B", "B", None, None, None],
-            None,
-            [1, 2, 1, 2, 1, 2, 3],
-            {"cur": 3, "cur_set": [TGM], "last": 2, "last_set": ["payload:A", "payload:B", TGM]},
-        ),
-    ],
-)
+SDID_CASES: list[tuple[str, list[str | None], int | None, list[int], dict[str, Any]]] = [
+    ("sdid-no-options", [None], None, [1], {"cur": 1, "cur_set": [TGM], "last": None, "last_set": []}),
+    ("shared-two-consumers", ["first", "second"], None, [1, 1], {"cur": 1, "cur_set": ["payload:first", "payload:second"], "last": None, "last_set": []}),
+    ("shared-a-a-b", ["A", "A", "B"], None, [1, 2, 1], {"cur": 2, "cur_set": ["payload:A"], "last": 1, "last_set": ["payload:A", "payload:B"]}),
+    ("shared-a-b-a", ["A", "B", "A"], None, [1, 1, 2], {"cur": 2, "cur_set": ["payload:A"], "last": 1, "last_set": ["payload:A", "payload:B"]}),
+    ("shared-default-consumer-thrice", [None, None, None], None, [1, 2, 3], {"cur": 3, "cur_set": [TGM], "last": 2, "last_set": [TGM]}),
+    ("shared-request-sdid-is-current", ["A", "A", "A"], 1, [1, 1, 2], {"cur": 2, "cur_set": ["payload:A"], "last": 1, "last_set": ["payload:A"]}),
+    (
+        "shared-a-a-b-b-default-x3",
+        ["A", "A", "B", "B", None, None, None],
+        None,
+        [1, 2, 1, 2, 1, 2, 3],
+        {"cur": 3, "cur_set": [TGM], "last": 2, "last_set": ["payload:A", "payload:B", TGM]},
+    ),
+]
+"""The §8 SDID cases: consumers in call order (None: no consumer_id), the call whose request
+carries the current SDID, the SDIDs sent numbered by first use, and the final state."""
+
+
+@pytest.mark.parametrize(("case", "consumers", "request_sdid_at", "numbers", "final"), SDID_CASES)
 def test_the_reference_sdid_cases(
     case: str, consumers: list[str | None], request_sdid_at: int | None, numbers: list[int], final: dict[str, Any]
 ) -> None:
     got, state, sent = _sdids(consumers, request_sdid_at)
     assert got == numbers, case
-    sdid = _numbered(state["sdid"], sent)
+    assert_reference_state(state["sdid"], sent, final)
+
+
+def assert_reference_state(sdid_state: dict[str, Any], sent: list[str], final: dict[str, Any]) -> None:
+    """The `sdid` part of a visitor state, its SDIDs numbered as in `sent`, is `final`."""
+    sdid = _numbered(sdid_state, sent)
     assert sdid["supplementalDataIDCurrent"] == final["cur"]
     assert sorted(sdid["supplementalDataIDCurrentConsumed"]) == final["cur_set"]
     assert sdid.get("supplementalDataIDLast") == final["last"]
