@@ -11,7 +11,6 @@ object with the methods the official Python SDK calls works too (`VisitorLike`).
 from __future__ import annotations
 
 import logging
-import os
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
@@ -19,6 +18,7 @@ from urllib.parse import unquote_to_bytes
 
 from . import _serde
 from ._exceptions import TargetValidationError
+from ._random import random_id
 from .models import AuthenticatedState
 
 __all__ = [
@@ -121,10 +121,8 @@ def organization_key(organization_id: str) -> str:
 
 def _new_supplemental_data_id() -> str:
     # Two 63-bit halves, so each starts with 0-7 as the Visitor service's do.
-    digits = os.urandom(16)
-    high = int.from_bytes(digits[:8], "big") >> 1
-    low = int.from_bytes(digits[8:], "big") >> 1
-    return f"{high:016X}-{low:016X}"
+    digits = random_id()
+    return f"{int(digits[:16], 16) >> 1:016X}-{int(digits[16:], 16) >> 1:016X}"
 
 
 def _js_key_order(keys: Sequence[str]) -> list[str]:
@@ -367,6 +365,8 @@ def _visitor_customer_entries(visitor: Any) -> list[dict[str, Any]]:
 
 
 def _visitor_values(visitor: Any) -> Mapping[str, Any]:
+    if isinstance(visitor, Visitor):
+        return visitor._values  # read only: no copy
     values = visitor.get_visitor_values()
     if values is None:
         return {}
@@ -426,7 +426,7 @@ def apply_identity(
             "visitor_cookie holds other values than the visitor given (made from another cookie): pass "
             "only the visitor, made from this cookie, Visitor(organization_id, cookie)"
         )
-    if isinstance(customer_ids, Mapping):
+    if customer_ids is not None and isinstance(customer_ids, Mapping):
         if isinstance(visitor, Visitor):
             visitor.set_customer_ids(customer_ids)
             visitor_entries = visitor.customer_id_entries()
@@ -435,10 +435,10 @@ def apply_identity(
         listed: list[dict[str, Any]] = []
     else:
         visitor_entries = _visitor_customer_entries(visitor)
-        listed = [_customer_id_dict(c) for c in customer_ids or ()]
+        listed = [_customer_id_dict(c) for c in customer_ids] if customer_ids else []
 
     given_id = body.get("id")
-    if given_id is not None and not isinstance(given_id, Mapping):
+    if given_id is not None and type(given_id) is not dict and not isinstance(given_id, Mapping):
         raise TargetValidationError("id must be an object (VisitorId)")
     visitor_id = dict(given_id or ())
     values: Mapping[str, Any] | None = None
@@ -460,15 +460,16 @@ def apply_identity(
                 f"customer_ids: a request carries at most {_MAX_CUSTOMER_IDS} customer ids, got {len(customer_entries)}"
             )
         visitor_id["customerIds"] = customer_entries
-    for key in [key for key, value in visitor_id.items() if value is None or value == "" or value == []]:
-        del visitor_id[key]  # as Node: an empty field says nothing
+    if given_id:
+        for key in [key for key, value in visitor_id.items() if value is None or value == "" or value == []]:
+            del visitor_id[key]  # as Node: an empty field says nothing
     if visitor_id:
         body["id"] = visitor_id
     else:
         body.pop("id", None)
 
     given_cloud = body.get("experienceCloud")
-    if given_cloud is not None and not isinstance(given_cloud, Mapping):
+    if given_cloud is not None and type(given_cloud) is not dict and not isinstance(given_cloud, Mapping):
         raise TargetValidationError("experienceCloud must be an object")
     experience_cloud = dict(given_cloud or ())
 
