@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     from ._attributes import AttributesProvider
     from ._config import RetryPolicy
     from ._delivery import TargetDeliveryResponse
-    from .models import CustomerId, DecisioningMethod, DeliveryRequest
+    from ._visitor import Visitor, VisitorLike
+    from .models import AuthenticatedState, CustomerId, DecisioningMethod, DeliveryRequest
 
 __all__ = [
     "AttributesCallbackOptions",
@@ -41,7 +42,8 @@ DecisioningMethodOption: TypeAlias = 'DecisioningMethod | Literal["server-side",
 Milliseconds: TypeAlias = float
 """A duration in milliseconds."""
 CustomerIdsOption: TypeAlias = (
-    "Sequence[CustomerId | Mapping[str, str]] | Mapping[str, str | Mapping[str, str]]"
+    "Sequence[CustomerId | Mapping[str, str]] "
+    "| Mapping[str, str | Mapping[str, str | int | AuthenticatedState] | None]"
 )
 """`[CustomerId(...), ...]`, or `{integration_code: id}` / `{integration_code: {"id": ..., "auth_state": ...}}`."""
 
@@ -99,7 +101,7 @@ class RequestOptions(TypedDict, total=False):
     session_id: str | None
     decisioning_method: DecisioningMethodOption | None
     timeout: Milliseconds | None
-    visitor: object
+    visitor: Visitor | VisitorLike | None
     visitor_cookie: str | None
 
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from target_async import (
     AsyncTargetClient,
+    AuthenticatedState,
     ClientOptions,
     DeliveryRequest,
     RequestOptions,
     TargetClient,
+    Visitor,
 )
 
 AsyncTargetClient.create({"client": "acme", "organization_id": "o@AdobeOrg", "timeout": 3000})
@@ -50,3 +52,13 @@ def sync_calls(client: TargetClient, request: DeliveryRequest) -> None:
     client.get_offers(request=request, timout=3000)  # E: Unexpected keyword argument "timout"
     client.get_attributes("feature-flags")  # E: No overload variant of "get_attributes"
     client.enqueue_notifications(call)
+
+
+async def identity(client: AsyncTargetClient, request: DeliveryRequest) -> None:
+    visitor = Visitor("o@AdobeOrg", "-1124106680%7CMCMID%7C0731")
+    await client.get_offers(request=request, visitor=visitor, consumer_id="hero")
+    await client.get_offers(request=request, visitor_cookie="MCMID|1", customer_ids={"crm": "c-1", "web": None})
+    await client.get_offers(request=request, customer_ids={"crm": {"id": "c-1", "auth_state": 1}})
+    await client.get_offers(request=request, customer_ids={"crm": {"id": "c", "auth_state": AuthenticatedState.AUTHENTICATED}})
+    await client.get_offers(request=request, visitor="AMCV")  # E: No overload variant of "get_offers"
+    await client.get_offers(request=request, customer_ids={"crm": 1})  # E: Dict entry 0 has incompatible type
