@@ -12,25 +12,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gzip
+import functools
 import json
-from collections.abc import AsyncIterator
+import zlib
+from collections.abc import AsyncIterator, Iterable
 from typing import Any, Literal
 
 import attrs
 
+from target_async._transport import MAX_RESPONSE_BYTES
 from target_async.testing import DEFAULT_GEO, SAMPLE_ARTIFACT_PATH
 
-__all__ = ["RawFault", "RawKind", "RawServer", "raw_server"]
+__all__ = ["RawFault", "RawKind", "RawServer", "prepare_bodies", "raw_server"]
 
 RawKind = Literal[
     "drip",  # the answer's bytes one by one, 50 ms apart, never in time
     "bad_gzip",  # `Content-Encoding: gzip` on a body that is not gzip
-    "gzip_bomb",  # 40 KB of gzip that inflates to 40 MB
+    "gzip_bomb",  # 100 KB of gzip that inflates to 100 MB
     "non_object",  # a JSON array where an object belongs
     "deep",  # 100,000 nested arrays
     "wrong_types",  # the answer's known fields with the wrong types
-    "huge",  # a 40 MB JSON object
+    "huge",  # a JSON object 1 MiB over the SDK's limit (`MAX_RESPONSE_BYTES`)
     "empty",  # 200 with no body
     "close",  # the connection closed before any answer
 ]
@@ -48,11 +50,24 @@ _WRONG_TYPES: dict[RouteName, Any] = {
     "artifact": {"version": 1.0, "meta": [], "rules": 5, "responseTokens": 5},
     "geo": {"x-geo-latitude": "north", "x-geo-longitude": [1], "x-geo-city": 5},
 }
-_HUGE_SIZE = 40 * 1024 * 1024
+@functools.cache
+def _huge_body() -> bytes:
+    return b'{"status": 200, "padding": "' + b"x" * (MAX_RESPONSE_BYTES + 2**20) + b'"}'
 
 
+@functools.cache
 def _gzip_bomb() -> bytes:
-    return gzip.compress(b" " * _HUGE_SIZE, compresslevel=9)
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: the gzip container
+    block = b" " * 2**20
+    return b"".join(compressor.compress(block) for _ in range(100)) + compressor.flush()
+
+
+def prepare_bodies(kinds: Iterable[RawKind | None]) -> None:
+    """Build the large bodies of these kinds now (a server builds them on first use)."""
+    if "gzip_bomb" in kinds:
+        _gzip_bomb()
+    if "huge" in kinds:
+        _huge_body()
 
 
 class RawServer:
@@ -63,7 +78,6 @@ class RawServer:
         self._artifact = SAMPLE_ARTIFACT_PATH.read_bytes()
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
-        self._bomb: bytes | None = None
 
     @property
     def port(self) -> int:
@@ -150,9 +164,7 @@ class RawServer:
             headers["Content-Encoding"] = "gzip"
         elif kind == "gzip_bomb":
             headers["Content-Encoding"] = "gzip"
-            if self._bomb is None:
-                self._bomb = _gzip_bomb()
-            body = self._bomb
+            body = _gzip_bomb()
         elif kind == "non_object":
             body = b"[1, 2, 3]"
         elif kind == "deep":
@@ -160,7 +172,7 @@ class RawServer:
         elif kind == "wrong_types":
             body = json.dumps(_WRONG_TYPES[route]).encode()
         elif kind == "huge":
-            body = b'{"status": 200, "padding": "' + b"x" * _HUGE_SIZE + b'"}'
+            body = _huge_body()
         elif kind == "empty":
             body = b""
         head = "HTTP/1.1 200 OK\r\n" + "".join(f"{name}: {value}\r\n" for name, value in headers.items())

@@ -4,16 +4,13 @@ afterwards. The cases of one fault run side by side, each against a stage of its
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
-from matrix import FAULTS, PATHS, TRANSPORTS, Case, FaultSpec, expected_outcomes, run_cases
+from matrix import FAULTS, FaultSpec, cases_of, expected_outcomes, run_cases
 
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("fault", FAULTS, ids=lambda fault: fault.name)
 async def test_a_fault_gives_a_typed_error_or_the_documented_fallback_on_every_path(fault: FaultSpec) -> None:
-    cases = [Case(fault, path, transport) for path, transport in itertools.product(PATHS, TRANSPORTS)]
-    outcomes = await run_cases(cases)
+    outcomes = await run_cases(cases_of(fault))
     wrong = {case.id: outcome for case, outcome in outcomes.items() if outcome not in expected_outcomes(case)}
     assert not wrong
