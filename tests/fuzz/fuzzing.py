@@ -23,6 +23,7 @@ from target_async import TargetError
 __all__ = [
     "ADOBE_EDGE_HOST",
     "FUZZ",
+    "Deep",
     "assert_edge_host",
     "hostile_values",
     "json_values",
@@ -57,11 +58,21 @@ def assert_edge_host(host: str, configured: str) -> None:
     assert host == configured or ADOBE_EDGE_HOST.fullmatch(host), f"request left the edge: {host!r}"
 
 
-def _deep(levels: int) -> Any:
-    value: Any = {}
-    for _ in range(levels):
-        value = {"a": value}
-    return value
+class Deep:
+    """Objects nested `levels` deep, built where `mutated` puts them (a plain value that deep
+    would break hypothesis' own printing of the example)."""
+
+    def __init__(self, levels: int) -> None:
+        self.levels = levels
+
+    def __repr__(self) -> str:
+        return f"Deep({self.levels})"
+
+    def build(self) -> Any:
+        value: Any = {}
+        for _ in range(self.levels):
+            value = {"a": value}
+        return value
 
 
 def hostile_values() -> st.SearchStrategy[Any]:
@@ -93,8 +104,8 @@ def hostile_values() -> st.SearchStrategy[Any]:
                 {1, 2},
                 (1, 2),
                 object(),
-                _deep(70),
-                _deep(5000),
+                Deep(70),
+                Deep(5000),
             ]
         ),
         st.text(max_size=20),
@@ -162,7 +173,7 @@ def paths_of(value: Any, max_length: int = 8) -> list[tuple[Any, ...]]:
 def mutated(value: Any, path: tuple[Any, ...], replacement: Any) -> Any:
     """A copy of `value` with the part at `path` replaced (the parts on the way copied)."""
     if not path:
-        return replacement
+        return replacement.build() if isinstance(replacement, Deep) else replacement
     head, *rest = path
     copy: Any = dict(value) if isinstance(value, dict) else list(value)
     copy[head] = mutated(value[head], tuple(rest), replacement)
