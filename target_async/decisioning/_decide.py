@@ -360,10 +360,9 @@ class _Decider:
 
     # -- request details ---------------------------------------------------------------
 
-    def mbox(
-        self, detail: Mapping[str, Any], mode: str, *, page_load: bool = False
-    ) -> tuple[list[dict[str, Any]], RequestTracer | None]:
-        """Responses for one mbox: the first satisfied rule, or every one (distinct rule keys) for the global mbox."""
+    def mbox(self, detail: Mapping[str, Any], mode: str) -> list[dict[str, Any]]:
+        """Responses for one mbox: the first satisfied rule, or every one (distinct rule keys) for
+        the global mbox. Each carries the trace as it stood when its rule was satisfied."""
         name = detail.get("name")
         artifact = self.artifact
         rules: tuple[CompiledRule, ...] = ()
@@ -382,9 +381,7 @@ class _Decider:
         for rule in self.matching(rules, context, tracer, distinct=is_global):
             template = rule.execute_template if execute else rule.prefetch_template
             responses.append(
-                self.respond(
-                    rule, template, detail, tracer, execute=execute, with_trace=not page_load
-                )
+                self.respond(rule, template, detail, tracer, execute=execute, with_trace=True)
             )
             if not is_global:
                 break
@@ -393,18 +390,18 @@ class _Decider:
             if tracer is not None:
                 blank["trace"] = tracer.result()
             responses.append(blank)
-        return responses, tracer
+        return responses
 
     def page_load(self, detail: Mapping[str, Any], mode: str) -> dict[str, Any]:
         """The pageLoad response: every satisfied global-mbox rule's options, metrics deduplicated."""
-        responses, tracer = self.mbox(
-            {**detail, "name": self.artifact.global_mbox}, mode, page_load=True
-        )
+        responses = self.mbox({**detail, "name": self.artifact.global_mbox}, mode)
         result: dict[str, Any] = {
             "options": [option for response in responses for option in response["options"]]
         }
-        if tracer is not None:
-            result["trace"] = tracer.result()
+        # The trace of the last satisfied rule, as the Node SDK shows it: rules evaluated
+        # after it are not listed, and a pageLoad nothing satisfied has no trace.
+        if responses and "trace" in responses[-1]:
+            result["trace"] = responses[-1]["trace"]
         metrics: dict[Any, dict[str, Any]] = {}
         for response in responses:
             for metric in response.get("metrics") or ():
@@ -449,7 +446,7 @@ class _Decider:
                 response
                 for detail in mboxes
                 if isinstance(detail, dict)
-                for response in self.mbox(detail, mode)[0]
+                for response in self.mbox(detail, mode)
             ]
         views = section.get("views")
         if mode == _PREFETCH and isinstance(views, list):

@@ -391,3 +391,34 @@ def test_a_prefetched_view_traces_its_first_satisfied_rule_once() -> None:
     assert target["matchedRuleConditions"] == [condition]
     assert target["unmatchedRuleConditions"] == []
     assert target["matchedSegmentIds"] == [1821909, 1821913]
+
+
+def test_a_page_load_traces_up_to_its_last_satisfied_rule() -> None:
+    # The global mbox's rules are all evaluated; the pageLoad's trace is the one of its last
+    # satisfied rule (the Node SDK's), so a rule evaluated after it is not listed, and a
+    # pageLoad nothing satisfied has no trace.
+    def rule(activity: int, condition: object) -> dict[str, object]:
+        return {
+            "ruleKey": f"{activity}-0",
+            "activityId": activity,
+            "meta": {"activity.id": activity, "activity.type": "landing", "audience.ids": [activity]},
+            "condition": condition,
+            "consequence": {"name": "target-global-mbox", "options": [{"type": "html", "content": str(activity)}]},
+        }
+
+    artifact = compile_artifact(
+        {
+            "version": "1.0.0",
+            "globalMbox": "target-global-mbox",
+            "rules": {"mboxes": {"target-global-mbox": [rule(1, True), rule(2, {"==": [1, 2]})]}, "views": {}},
+        }
+    )
+    request = {"context": {"channel": "web"}, "execute": {"pageLoad": {}}, "trace": {}}
+    page_load = decide(artifact, request, client="c", session_id="s").response["execute"]["pageLoad"]
+    assert [option["content"] for option in page_load["options"]] == ["1"]
+    [target] = page_load["trace"]["evaluatedCampaignTargets"]
+    assert (target["campaignId"], target["matchedRuleConditions"]) == (1, [True])
+
+    nothing = compile_artifact({"version": "1.0.0", "rules": {"mboxes": {"target-global-mbox": [rule(2, False)]}}})
+    page_load = decide(nothing, request, client="c", session_id="s").response["execute"]["pageLoad"]
+    assert page_load == {"options": []}
