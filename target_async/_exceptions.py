@@ -91,12 +91,24 @@ class ResponseDecodingError(TargetRequestError):
 
 
 class TargetStatusError(TargetRequestError):
-    """The edge answered with a non-2xx status; `status_code` and `body` say what it said."""
+    """The edge answered with a non-2xx status; `status_code` and `body` say what it said.
 
-    def __init__(self, message: str, *, status_code: int, body: str, url: str | None = None) -> None:
+    `retry_after`: the seconds the edge's `Retry-After` header asked to wait, if it sent one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        body: str,
+        url: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message, url=url)
         self.status_code = status_code
         self.body = body
+        self.retry_after = retry_after
 
 
 class BadRequestError(TargetStatusError):
@@ -112,7 +124,8 @@ class NotFoundError(TargetStatusError):
 
 
 class RateLimitError(TargetStatusError):
-    """HTTP 429."""
+    """HTTP 429. When its `Retry-After` is longer than the call has left, the call fails at
+    once with this error instead of waiting out its timeout; `retry_after` says how long."""
 
 
 class ServerError(TargetStatusError):
@@ -153,11 +166,17 @@ _STATUS_CLASSES: dict[int, type[TargetStatusError]] = {
 }
 
 
-def status_error(status_code: int, body: str, *, url: str | None = None) -> TargetStatusError:
+def status_error(
+    status_code: int, body: str, *, url: str | None = None, retry_after: float | None = None
+) -> TargetStatusError:
     """The `TargetStatusError` subclass for an HTTP status, with a readable message."""
     cls = _STATUS_CLASSES.get(status_code)
     if cls is None:
         cls = ServerError if status_code >= 500 else TargetStatusError
     snippet = body[:200] + ("..." if len(body) > 200 else "")
-    message = f"Target edge answered HTTP {status_code}" + (f": {snippet}" if snippet else "")
-    return cls(message, status_code=status_code, body=body, url=url)
+    message = f"Target edge answered HTTP {status_code}"
+    if retry_after is not None:
+        message += f" (Retry-After: {retry_after:g} s)"
+    if snippet:
+        message += f": {snippet}"
+    return cls(message, status_code=status_code, body=body, url=url, retry_after=retry_after)

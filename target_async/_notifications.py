@@ -614,10 +614,11 @@ class NotificationPipeline:
             return _Failure(exc, retryable=False)
         if 200 <= reply.status < 300:
             return None
+        retry_after = parse_retry_after(reply.retry_after)
         return _Failure(
-            status_error(reply.status, reply.text(), url=url),
+            status_error(reply.status, reply.text(), url=url, retry_after=retry_after),
             retryable=reply.status in self._retry.retry_statuses,
-            retry_after=parse_retry_after(reply.retry_after),
+            retry_after=retry_after,
         )
 
     def _settle(self, batch: _Batch, *, delivered: bool) -> None:

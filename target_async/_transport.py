@@ -529,6 +529,7 @@ class DeliveryTransport:
         policy = self._config.retry
         logger = self._config.logger
         post = self._route()
+        deadline = time.monotonic() + budget
         attempt = 0
         while True:
             started = time.perf_counter()
@@ -546,7 +547,12 @@ class DeliveryTransport:
                 logger.debug("Delivery request POST %s -> %d in %.1f ms", url, reply.status, elapsed_ms)
                 if reply.status not in policy.retry_statuses or attempt >= policy.max_retries:
                     return reply
-                delay = retry_delay(policy, attempt, parse_retry_after(reply.retry_after))
+                retry_after = parse_retry_after(reply.retry_after)
+                if retry_after is not None and retry_after > deadline - time.monotonic():
+                    # The edge asks for more time than the call has: its answer is final now,
+                    # rather than a timeout after waiting for nothing.
+                    return reply
+                delay = retry_delay(policy, attempt, retry_after)
                 logger.debug("Retrying Delivery request after HTTP %d in %.3f s", reply.status, delay)
             attempt += 1
             await anyio.sleep(delay)
@@ -585,7 +591,7 @@ class DeliveryTransport:
         if reply.status == 204:
             return {}
         if not 200 <= reply.status < 300:
-            raise status_error(reply.status, reply.text(), url=url)
+            raise status_error(reply.status, reply.text(), url=url, retry_after=parse_retry_after(reply.retry_after))
         try:
             data = json.loads(reply.content, parse_constant=_refuse_constant)
         except (ValueError, RecursionError) as exc:

@@ -262,3 +262,59 @@ def test_decode_body_reads_what_servers_send() -> None:
         decode_body(gzip.compress(data)[:-10], "gzip", url)
     with pytest.raises(ResponseDecodingError, match="unsupported"):
         decode_body(data, "zstd", url)
+
+
+# -- Retry-After beyond the call's time --------------------------------------------------------
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("route", ["aiohttp", "httpx"])
+async def test_a_retry_after_longer_than_the_call_has_fails_at_once(target_edge: LocalEdge, route: str) -> None:
+    from target_async import RateLimitError
+    from target_async.testing import Fault
+
+    options: dict[str, Any] = {
+        "client": target_edge.client,
+        "organization_id": target_edge.organization_id,
+        "server_domain": f"127.0.0.1:{target_edge.port}",
+        "secure": False,
+        "retry": RetryPolicy(max_retries=3),
+    }
+    if route == "httpx":
+        options["transport"] = httpx.AsyncHTTPTransport()
+    async with AsyncTargetClient.create(options) as client:
+        target_edge.faults.add(Fault(kind="status", status_code=429, retry_after=3600, times=1))
+        with pytest.raises(RateLimitError) as info:
+            await client.get_offers(request=REQUEST, timeout=2000)
+        assert info.value.retry_after == 3600
+        assert info.value.status_code == 429
+        assert "Retry-After: 3600 s" in str(info.value)
+        # Not retried: the edge saw one request, and the next call is served.
+        assert len(target_edge.requests) == 1
+        assert (await client.get_offers(request=REQUEST)).response.status == 200
+
+
+@pytest.mark.anyio
+async def test_a_retry_after_within_the_call_is_waited_for(target_edge: LocalEdge) -> None:
+    from target_async.testing import Fault
+
+    async with AsyncTargetClient.create(target_edge.client_options(retry=RetryPolicy(max_retries=1))) as client:
+        target_edge.faults.add(Fault(kind="status", status_code=503, retry_after=0.05, times=1))
+        assert (await client.get_offers(request=REQUEST, timeout=5000)).response.status == 200
+    assert [recorded.status for recorded in target_edge.requests] == [503, 200]
+
+
+@pytest.mark.anyio
+async def test_status_errors_carry_the_retry_after_they_were_given(target_edge: LocalEdge) -> None:
+    from target_async import ServerError
+    from target_async.testing import Fault
+
+    async with AsyncTargetClient.create(target_edge.client_options(retry=RetryPolicy(max_retries=0))) as client:
+        target_edge.faults.add(Fault(kind="status", status_code=503, retry_after=7, times=1))
+        with pytest.raises(ServerError) as info:
+            await client.get_offers(request=REQUEST)
+        assert info.value.retry_after == 7
+        target_edge.faults.add(Fault(kind="status", status_code=503, times=1))
+        with pytest.raises(ServerError) as info:
+            await client.get_offers(request=REQUEST)
+        assert info.value.retry_after is None
