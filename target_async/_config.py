@@ -18,6 +18,7 @@ import httpx
 
 from ._cookies import is_cluster
 from ._exceptions import TargetConfigError
+from ._logging import redact_url
 from ._options import did_you_mean
 from .models import DecisioningMethod
 
@@ -119,6 +120,14 @@ DEFAULT_NOTIFICATION_RETRY = RetryPolicy(
 )
 
 
+def _url_repr(value: Any) -> str:
+    return repr(redact_url(value)) if isinstance(value, str) else repr(value)
+
+
+def _secret_repr(value: Any) -> str:
+    return "None" if value is None else "'***'"
+
+
 @attrs.frozen
 class TargetConfig:
     """A validated client configuration (built by `parse_config`)."""
@@ -131,20 +140,20 @@ class TargetConfig:
     target_location_hint: str | None = None
     decisioning_method: DecisioningMethod = DecisioningMethod.SERVER_SIDE
     polling_interval: int = DEFAULT_POLLING_INTERVAL
-    artifact_location: str | None = None
+    artifact_location: str | None = attrs.field(default=None, repr=_url_repr)
     artifact_payload: Mapping[str, Any] | None = None
     environment_id: int | None = None
     environment: str = DEFAULT_ENVIRONMENT
     cdn_environment: str = DEFAULT_ENVIRONMENT
-    cdn_base_path: str | None = None
-    property_token: str | None = None
+    cdn_base_path: str | None = attrs.field(default=None, repr=_url_repr)
+    property_token: str | None = attrs.field(default=None, repr=_secret_repr)
     telemetry_enabled: bool = True
     events: Mapping[str, Callable[..., Any]] = attrs.field(factory=dict)
     logger: logging.Logger = attrs.field(factory=lambda: logging.getLogger("target_async"))
     maximum_wait_ready: int | None = None
     version: str | None = None
     transport: httpx.AsyncBaseTransport | None = None
-    proxy: str | httpx.Proxy | None = None
+    proxy: str | httpx.Proxy | None = attrs.field(default=None, repr=_url_repr)  # httpx.Proxy masks its own
     limits: httpx.Limits = DEFAULT_LIMITS
     retry: RetryPolicy = attrs.field(factory=RetryPolicy)
     notification_queue_size: int = DEFAULT_NOTIFICATION_QUEUE_SIZE

@@ -190,7 +190,6 @@ def _normalise_notifications(body: dict[str, Any], logger: logging.Logger, *, re
                 "numeric timestamp and type 'display' or 'click')",
                 _describe_notification(notification),
             )
-            logger.debug("Dropped notification: %r", notification)
     if not valid and required and not body.get("telemetry"):
         raise TargetValidationError(
             f"Notifications list is required in request: all {len(notifications)} notifications were invalid"
@@ -327,11 +326,8 @@ def apply_request_defaults(config: TargetConfig, body: dict[str, Any]) -> None:
         if not request_token:
             body["property"] = {**(request_property or {}), "token": config.property_token}
         elif request_token != config.property_token:
-            config.logger.debug(
-                "The property token specified in the request '%s' does not match the one specified in the config '%s'.",
-                request_token,
-                config.property_token,
-            )
+            # Neither token is logged: they are credentials of the property.
+            config.logger.debug("The property token specified in the request does not match the one in the config.")
 
     context = get("context") or {}
     has_channel = context.get("channel") in _CHANNELS

@@ -1,15 +1,35 @@
-"""Logging: the `target_async` logger, and keeping visitor identifiers out of INFO logs.
+"""Logging: the `target_async` logger, and keeping visitor identifiers and secrets out of logs.
 
 httpx logs every request URL at INFO. A Delivery URL carries the visitor's session id
-(from the `mbox` cookie), so its value is masked in those records.
+(from the `mbox` cookie), so its value is masked in those records. `redact_url` masks the
+secrets a configured URL may hold (a proxy's password, a signed URL's query string).
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import urllib.parse
 
-__all__ = ["install_httpx_redaction"]
+__all__ = ["install_httpx_redaction", "redact_url"]
+
+
+def redact_url(url: str) -> str:
+    """`url` without its secrets: the password of its user info and its query string masked.
+
+    A file path (no scheme) is returned as it is.
+    """
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:  # e.g. an unclosed "[" in the host: nothing readable to keep
+        return "***"
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, host = netloc.rpartition("@")
+        user, has_password, _ = userinfo.partition(":")
+        netloc = f"{user}:***@{host}" if has_password else f"{userinfo}@{host}"
+    query = "***" if parts.query else ""
+    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 _SESSION_PARAM = re.compile(r"(sessionId=)[^&\s\"]+")
 _DELIVERY_PATH = "/rest/v1/delivery"

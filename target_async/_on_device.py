@@ -37,6 +37,7 @@ from ._config import RetryPolicy, TargetConfig
 from ._delivery import PreparedRequest, TargetDeliveryResponse, build_envelope
 from ._events import EventEmitter
 from ._exceptions import ArtifactError, ArtifactNotReadyError, ClientStateError, DecisioningError
+from ._logging import redact_url
 from ._notifications import NotificationPipeline
 from ._options import CallOptions
 from ._telemetry import TelemetryStore
@@ -208,7 +209,7 @@ class ArtifactProvider:
             error = ArtifactError(f"Loading the artifact failed unexpectedly: {exc!r}")
             error.__cause__ = exc
         self.last_error = error
-        self._config.logger.error("Failed to load the artifact from %s: %s", location, error)
+        self._config.logger.error("Failed to load the artifact from %s: %s", redact_url(location), error)
         await self._events.emit("artifact_download_failed", artifact_location=location, error=error)
 
     def not_ready_error(self) -> ArtifactNotReadyError:
@@ -217,7 +218,7 @@ class ArtifactProvider:
         if error is None:
             return ArtifactNotReadyError(f"{NOT_READY_MESSAGE} The first artifact has not been loaded yet.")
         location = "artifact_payload" if self._config.artifact_payload is not None else self.source.location
-        not_ready = ArtifactNotReadyError(f"{NOT_READY_MESSAGE} Loading the artifact from {location} failed: {error}")
+        not_ready = ArtifactNotReadyError(f"{NOT_READY_MESSAGE} Loading the artifact from {redact_url(location)} failed: {error}")
         not_ready.__cause__ = error
         return not_ready
 

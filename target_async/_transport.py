@@ -130,6 +130,16 @@ async def read_limited(response: httpx.Response) -> bytes:
     return decode_body(b"".join(chunks), response.headers.get("Content-Encoding"), url)
 
 
+def _describe_aiohttp_error(exc: BaseException) -> str:
+    """An aiohttp error for a message: a response error without its request's URL and
+    headers, which carry the visitor's session id."""
+    import aiohttp
+
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return f"{type(exc).__name__}(status={exc.status}, message={exc.message!r})"
+    return repr(exc)
+
+
 async def _read_aiohttp(response: aiohttp.ClientResponse, url: str) -> bytes:
     """The raw body of an aiohttp response (not decompressed), refused beyond the limit."""
     length = response.content_length
@@ -310,7 +320,7 @@ class _AiohttpTransport(httpx.AsyncBaseTransport):
             aiohttp.ClientPayloadError,
             aiohttp.ClientResponseError,
         ) as exc:
-            raise httpx.RemoteProtocolError(str(exc), request=request) from exc
+            raise httpx.RemoteProtocolError(_describe_aiohttp_error(exc), request=request) from exc
         except aiohttp.InvalidURL as exc:
             raise httpx.UnsupportedProtocol(str(exc), request=request) from exc
         except aiohttp.ClientError as exc:
@@ -353,7 +363,9 @@ class _AiohttpTransport(httpx.AsyncBaseTransport):
             ) as response:
                 raw = await _read_aiohttp(response, url)
         except aiohttp.ClientError as exc:
-            raise TargetConnectionError(f"Delivery request to {url} failed: {exc!r}", url=url) from exc
+            raise TargetConnectionError(
+                f"Delivery request to {url} failed: {_describe_aiohttp_error(exc)}", url=url
+            ) from exc
         content = decode_body(raw, response.headers.get("Content-Encoding"), url)
         return _Reply(response.status, content, response.charset, response.headers.get("Retry-After"))
 

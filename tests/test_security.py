@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from target_async import AsyncTargetClient, TargetConfigError
+from target_async import AsyncTargetClient, RetryPolicy, TargetConfigError
 from target_async._config import parse_config
 from target_async._cookies import (
     cluster_from_edge_host,
@@ -333,3 +333,142 @@ async def test_an_empty_object_is_an_empty_delivery_response(target_edge: LocalE
     assert result.response.status is None and result.response.execute is None
     assert result.target_cookie.value.startswith("session#s-1#") and "PC#" not in result.target_cookie.value
     assert result.target_location_hint_cookie is None
+
+
+# -- secrets in reprs and logs ----------------------------------------------------------------
+
+
+def test_config_repr_hides_the_proxy_password_signed_urls_and_the_property_token() -> None:
+    config = parse_config(
+        {
+            **BASE_CONFIG,
+            "proxy": "http://user:s3cret@proxy.example:8080",
+            "artifact_location": "https://cdn.example/acme/rules.json?sig=abc123&exp=9",
+            "cdn_base_path": "https://u:pw0rd@cdn.example/base?token=xyz",
+            "property_token": "prop-token-123",
+        }
+    )
+    shown = repr(config)
+    for secret in ("s3cret", "abc123", "pw0rd", "xyz", "prop-token-123"):
+        assert secret not in shown
+    assert "proxy.example:8080" in shown and "cdn.example/acme/rules.json" in shown
+    # The values themselves are untouched.
+    assert config.proxy == "http://user:s3cret@proxy.example:8080"
+    assert "s3cret" not in repr(parse_config({**BASE_CONFIG, "proxy": httpx.Proxy("http://u:s3cret@p.example:1")}))
+
+
+def test_logs_of_dropped_notifications_and_property_tokens_carry_no_tokens(caplog: pytest.LogCaptureFixture) -> None:
+    from target_async._delivery import apply_request_defaults, validate_request
+    from target_async._options import parse_call_options
+
+    config = parse_config({**BASE_CONFIG, "property_token": "config-token-1"})
+    notifications = [
+        {"id": "ok", "type": "display", "timestamp": 1, "tokens": ["event-token-ok"]},
+        {"id": "bad", "type": "hover", "timestamp": 1, "tokens": ["event-token-secret"]},
+    ]
+    request = {"notifications": notifications, "property": {"token": "request-token-2"}}
+    with caplog.at_level(logging.DEBUG, logger="target_async"):
+        body, _ = validate_request(config, parse_call_options({"request": request}, {}), notifications_required=True)
+        apply_request_defaults(config, body)
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "bad" in logged  # the dropped notification is named...
+    for secret in ("event-token-secret", "config-token-1", "request-token-2"):
+        assert secret not in logged  # ...without its tokens
+
+
+@pytest.mark.anyio
+async def test_a_failed_artifact_download_logs_its_url_without_the_signature(
+    target_edge: LocalEdge, caplog: pytest.LogCaptureFixture
+) -> None:
+    from target_async import ArtifactNotReadyError
+
+    options = target_edge.client_options(
+        decisioning_method="on-device",
+        artifact_location=f"http://127.0.0.1:{target_edge.port}/nothing/rules.json?sig=s3cret-signature",
+        retry=RetryPolicy(max_retries=0),
+    )
+    with caplog.at_level(logging.DEBUG, logger="target_async"):
+        async with AsyncTargetClient.create(options) as client:
+            with pytest.raises(ArtifactNotReadyError):
+                await client.get_offers(request=GET_OFFERS_REQUEST)
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "Failed to load the artifact from" in logged
+    assert "nothing/rules.json" in logged and "s3cret-signature" not in logged
+
+
+# -- proxies from the environment ----------------------------------------------------------------
+
+
+class RecordingProxy:
+    """A forward HTTP proxy on loopback that answers every request itself, recording its target."""
+
+    def __init__(self) -> None:
+        self.targets: list[str] = []
+        self.port = 0
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        self.targets.append(head.split(b" ", 2)[1].decode())
+        length = next(
+            (int(line.split(b":", 1)[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")),
+            0,
+        )
+        await reader.readexactly(length)
+        body = b'{"status": 200, "requestId": "r"}'
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        await writer.drain()
+        writer.close()
+
+    async def aclose(self) -> None:
+        assert self._server is not None
+        self._server.close()
+        await self._server.wait_closed()
+
+
+@pytest.fixture
+async def proxy(anyio_backend: Any, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[RecordingProxy]:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    server = RecordingProxy()
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.aclose()
+
+
+@pytest.mark.anyio
+async def test_http_proxy_from_the_environment_carries_calls_and_notifications(
+    proxy: RecordingProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.port}")
+    options = {**BASE_CONFIG, "server_domain": "edge.example.test", "secure": False}
+    async with AsyncTargetClient.create(options) as client:
+        assert (await client.get_offers(request=GET_OFFERS_REQUEST)).response.status == 200
+        assert client.enqueue_notifications(request=_notification_request())
+        assert await client.flush(5000)
+        assert client._transport._pool is None  # the route that honours the environment
+    assert len(proxy.targets) == 2
+    assert all(target.startswith("http://edge.example.test/rest/v1/delivery?") for target in proxy.targets)
+
+
+@pytest.mark.anyio
+async def test_no_proxy_from_the_environment_is_honoured(
+    proxy: RecordingProxy, target_edge: LocalEdge, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.port}")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    async with AsyncTargetClient.create(_route_options(target_edge, "aiohttp")) as client:
+        assert (await client.get_offers(request=GET_OFFERS_REQUEST)).response.status == 200
+    assert proxy.targets == []
+    assert len(target_edge.requests) == 1
