@@ -77,7 +77,7 @@ _ROUTE_OF: dict[Path, Route] = {
 }
 # Each bound is generous: it only tells a hang from a slow answer.
 BOUND_S = 10.0
-TIMEOUT_MS = 1000
+TIMEOUT_MS = 2000
 # The runs without a fault: a cold client on a busy machine must not time out.
 GOOD_TIMEOUT_MS = 5000
 _FAST_RETRY = {"max_retries": 1, "initial_delay": 0.01, "max_delay": 0.05, "max_retry_after": 0.1}
@@ -104,7 +104,7 @@ FAULTS: tuple[FaultSpec, ...] = (
         local=lambda route: Fault(kind="status", status_code=503, retry_after=1, route=route),
     ),
     FaultSpec("HTTP 500", local=lambda route: Fault(kind="status", status_code=500, route=route)),
-    FaultSpec("stall (3 s)", local=lambda route: Fault(kind="latency", delay=3.0, route=route)),
+    FaultSpec("stall (5 s)", local=lambda route: Fault(kind="latency", delay=5.0, route=route)),
     FaultSpec("connection reset", local=lambda route: Fault(kind="reset", route=route)),
     FaultSpec("HTML instead of JSON", local=lambda route: Fault(kind="non_json", route=route)),
     FaultSpec("truncated body", local=lambda route: Fault(kind="truncated", route=route)),
@@ -156,7 +156,7 @@ _CALL_ERRORS: Mapping[str, frozenset[str]] = {
     "HTTP 429, Retry-After 3600": frozenset({"RateLimitError"}),
     "HTTP 503, Retry-After 1": frozenset({"ServerError"}),
     "HTTP 500": frozenset({"ServerError"}),
-    "stall (3 s)": frozenset({"TargetTimeoutError"}),
+    "stall (5 s)": frozenset({"TargetTimeoutError"}),
     "slow drip (a byte per 50 ms)": frozenset({"TargetTimeoutError"}),
     "connection reset": frozenset({"TargetConnectionError"}),
     "closed before answering": frozenset({"TargetConnectionError"}),
