@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from target_async import _serde
 from target_async._config import parse_config
 from target_async._cookies import target_cookie
 from target_async._delivery import apply_request_defaults, build_envelope, prepare_request
@@ -208,8 +209,12 @@ def test_notifications_are_validated(caplog: pytest.LogCaptureFixture) -> None:
     with pytest.raises(TargetValidationError, match="all 1 notifications were invalid"):
         notify(DeliveryRequest(notifications=[_notification(id="")]))
     caplog.clear()
+    # A model refuses a mistyped field when built; the same mistake in wire JSON is dropped.
+    with pytest.raises(TargetValidationError, match=r"Notification.timestamp must be an int, got str"):
+        _notification(timestamp="x")
+    wire = [_serde.unstructure(n) for n in (_notification(), _notification(type="view"))]
     with caplog.at_level(logging.WARNING, logger="target_async"):
-        body = notify(DeliveryRequest(notifications=[_notification(), _notification(type="view"), _notification(timestamp="x")])).body
+        body = notify({"notifications": [*wire, {**wire[0], "timestamp": "x"}]}).body
     assert [n["id"] for n in body["notifications"]] == ["1"]
     assert caplog.text.count("Notification validation failed for") == 2
     assert "tokens" not in caplog.text  # event tokens never logged above DEBUG

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+import types
+import typing
 from typing import Any
 
 import attrs
@@ -113,6 +115,22 @@ def test_free_form_aliases() -> None:
     assert TraceResponse == dict[str, Any]
 
 
+def _sample(tp: Any, i: int) -> Any:
+    """A value of type `tp` (`X | None`: of type X) that the model takes."""
+    origin, args = typing.get_origin(tp), [a for a in typing.get_args(tp) if a is not type(None)]
+    if origin in (typing.Union, types.UnionType):
+        return _sample(args[0], i)
+    if origin is list:
+        return [_sample(args[0], i)]
+    if origin is dict:
+        return {"k": f"v{i}"}
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return list(tp)[i % len(tp)]
+    if isinstance(tp, type) and attrs.has(tp):
+        return tp()
+    return {str: f"x{i}", int: i, float: i + 0.5, bool: i % 2 == 0}.get(tp, i)
+
+
 def _attrs_generated(cls: type[Any]) -> type[Any]:
     """The same fields in a class whose repr and eq attrs generates (as models had before)."""
     fields = {field.name: attrs.field(default=None) for field in attrs.fields(cls)}
@@ -124,13 +142,17 @@ def _attrs_generated(cls: type[Any]) -> type[Any]:
 )
 def test_shared_repr_and_eq_behave_as_attrs_generated_ones(cls: type[Any]) -> None:
     reference = _attrs_generated(cls)
-    values = {field.name: [i, "x", None][i % 3] for i, field in enumerate(attrs.fields(cls))}
+    hints = typing.get_type_hints(cls)
+    values = {
+        field.name: None if i % 3 == 2 else _sample(hints[field.name], i)
+        for i, field in enumerate(attrs.fields(cls))
+    }
     ours, theirs = cls(**values), reference(**values)
     assert repr(ours) == repr(theirs)
     assert (ours == cls(**values)) is (theirs == reference(**values)) is True
-    first = attrs.fields(cls)[0].name
-    assert (ours == cls(**{**values, first: "other"})) is False
-    assert ours != cls(**{**values, first: "other"})
+    first = attrs.fields(cls)[0].name  # given a value, which None differs from
+    assert (ours == cls(**{**values, first: None})) is False
+    assert ours != cls(**{**values, first: None})
     assert ours.__eq__(theirs) is NotImplemented and ours != theirs
     assert cls.__hash__ is None and reference.__hash__ is None
     # A cycle prints as `...`, as in attrs.
