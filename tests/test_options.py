@@ -29,10 +29,9 @@ def test_every_option_has_a_check() -> None:
 
 def test_the_typed_options_name_what_the_runtime_takes() -> None:
     runtime = {field.name for field in attrs.fields(CallOptions)}
-    # `visitor_cookie`: typed ahead of issue 14, which adds it at run time.
-    assert RequestOptions.__annotations__.keys() | {"callback", "err_callback"} == runtime | {"visitor_cookie"}
+    assert RequestOptions.__annotations__.keys() | {"callback", "err_callback"} == runtime
     for typed in (CallbackOptions, AttributesCallbackOptions, ErrCallbackOptions):
-        assert typed.__annotations__.keys() <= runtime | {"visitor_cookie"}
+        assert typed.__annotations__.keys() <= runtime
     assert CallbackOptions.__required_keys__ == AttributesCallbackOptions.__required_keys__ == {"callback"}
     assert ErrCallbackOptions.__required_keys__ == {"err_callback"}
     assert "callback" not in ErrCallbackOptions.__annotations__
