@@ -337,7 +337,11 @@ class AsyncTargetClient:
         (cookie, session, ...) are used as given, also when there is no `request`.
         With `callback` / `err_callback`, returns a `TargetFuture` at once.
         """
-        if isinstance(mbox_names, str) or not all(isinstance(n, str) and n for n in mbox_names):
+        if (
+            isinstance(mbox_names, (str, bytes))
+            or not isinstance(mbox_names, Sequence)
+            or not all(isinstance(n, str) and n for n in mbox_names)
+        ):
             raise TargetValidationError("mbox_names must be a list of non-empty mbox names")
         call = parse_call_options(options, kwargs)
         # The official SDK's default request when there is none: `{context: {channel: web}}`.
@@ -483,9 +487,11 @@ class AsyncTargetClient:
         self._telemetry.attach(prepared.body)
         timestamp_ms = int(time.time() * 1000)
         started = time.perf_counter()
-        body = await self._transport.deliver(
-            prepared.host, prepared.session_id, _serde.dumps(prepared.body), timeout_ms=call.timeout
-        )
+        try:
+            payload = _serde.dumps(prepared.body)
+        except (TypeError, ValueError) as exc:  # a wire-JSON request holding what JSON cannot say
+            raise TargetValidationError(f"The request cannot be sent as JSON: {exc}") from exc
+        body = await self._transport.deliver(prepared.host, prepared.session_id, payload, timeout_ms=call.timeout)
         try:
             # Strict: a field of the wrong type (`"tntId": 5`) must not reach a cookie, a URL
             # or the typed result converted; the whole answer is refused.

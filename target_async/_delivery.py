@@ -36,6 +36,7 @@ from ._random import random_id
 from ._visitor import apply_identity, visitor_state
 from ._wire import check_request_json, check_request_shape
 from .models import DecisioningMethod, DeliveryRequest
+from .models._base import check_fields
 
 if TYPE_CHECKING:
     # The response models are loaded by the first response (`build_envelope`), not at import.
@@ -95,7 +96,14 @@ def request_dict(request: Any, *, required_message: str) -> dict[str, Any]:
     if type(request) is dict:  # the common case, ahead of the slower isinstance checks
         return dict(request)
     if isinstance(request, DeliveryRequest):
-        body = _serde.unstructure(request)
+        try:
+            body = _serde.unstructure(request)
+        except Exception as exc:  # a field set to a wrong type after the model was built
+            try:
+                check_fields(request)
+            except TargetValidationError as refused:
+                raise refused from exc
+            raise TargetValidationError(f"The request cannot be converted to JSON: {exc!r:.200}") from exc
         assert isinstance(body, dict)
         return body
     if isinstance(request, Mapping):

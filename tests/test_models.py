@@ -11,10 +11,12 @@ import attrs
 import pytest
 
 import target_async.models as models
+from target_async import AsyncTargetClient, TargetValidationError
 from target_async.models import (
     ChannelType,
     Context,
     DeliveryRequest,
+    ExecuteRequest,
     MboxRequest,
     MetricType,
     Notification,
@@ -22,6 +24,7 @@ from target_async.models import (
     Parameters,
     PrefetchRequest,
     ResponseTokens,
+    Screen,
     TraceResponse,
 )
 
@@ -159,3 +162,40 @@ def test_shared_repr_and_eq_behave_as_attrs_generated_ones(cls: type[Any]) -> No
     setattr(ours, first, ours)
     setattr(theirs, first, theirs)
     assert repr(ours) == repr(theirs)
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: ExecuteRequest(mboxes=["hero"]), r"ExecuteRequest\.mboxes\[0\] must be a MboxRequest, got str: 'hero'"),
+        (
+            lambda: DeliveryRequest(execute={"mboxes": [{"name": "hero"}]}),
+            r"DeliveryRequest\.execute must be an ExecuteRequest, got dict: .* \(build it with ExecuteRequest\(\.\.\.\)",
+        ),
+        (lambda: MboxRequest(name=5), r"MboxRequest\.name must be a str, got int"),
+        (lambda: MboxRequest(name="hero", index=True), r"MboxRequest\.index must be an int, got bool"),
+        (lambda: MboxRequest(name="hero", parameters=["a=1"]), r"MboxRequest\.parameters must be a dict, got list"),
+        (lambda: ExecuteRequest(mboxes="hero"), r"ExecuteRequest\.mboxes must be a list of MboxRequest, got str"),
+        (lambda: Context(channel=1), r"Context\.channel must be a ChannelType or its str value, got int"),
+    ],
+)
+def test_a_model_refuses_a_field_of_the_wrong_type_where_it_is_built(build: Any, message: str) -> None:
+    with pytest.raises(TargetValidationError, match=message):
+        build()
+
+
+def test_a_model_takes_what_its_fields_say() -> None:
+    # Enum fields take the wire value as a str (the edge may know values this SDK does not);
+    # numbers take ints; tuples pass for lists.
+    assert Context(channel="web").channel == "web"
+    assert Screen(width=1920, pixel_ratio=2).pixel_ratio == 2
+    assert ExecuteRequest(mboxes=(MboxRequest(name="a"),)).mboxes == (MboxRequest(name="a"),)
+
+
+async def test_a_field_set_after_the_model_was_built_is_refused_by_the_call(target_edge: Any) -> None:
+    request = DeliveryRequest(execute=ExecuteRequest(mboxes=[MboxRequest(name="hero")]))
+    request.execute.mboxes[0].parameters = ["a=1"]  # type: ignore[union-attr,index]
+    async with AsyncTargetClient.create(target_edge.client_options()) as client:
+        with pytest.raises(TargetValidationError, match=r"MboxRequest\.parameters must be a dict") as info:
+            await client.get_offers(request=request)
+    assert isinstance(info.value.__cause__, AttributeError | TypeError | ValueError)

@@ -25,7 +25,7 @@ from typing import Any, NoReturn
 
 from .._exceptions import TargetValidationError
 
-__all__ = ["Model"]
+__all__ = ["Model", "check_fields"]
 
 # Ids of the objects being printed, per thread: a cycle prints as `...`.
 _printing = threading.local()
@@ -194,3 +194,18 @@ class Model:
             return f"{self.__class__.__qualname__.rsplit('>.', 1)[-1]}({fields})"
         finally:
             active.discard(id(self))
+
+
+def check_fields(model: Model, _seen: set[int] | None = None) -> None:
+    """Check the fields of `model` and of every model inside it again (fields set after
+    construction are not checked); raises `TargetValidationError` naming the first bad one."""
+    seen = set() if _seen is None else _seen
+    if id(model) in seen:
+        return
+    seen.add(id(model))
+    model.__attrs_post_init__()
+    for field in model.__attrs_attrs__:  # type: ignore[attr-defined]
+        value = getattr(model, field.name)
+        for item in value if isinstance(value, (list, tuple)) else (value,):
+            if isinstance(item, Model):
+                check_fields(item, seen)
