@@ -22,6 +22,7 @@ so the ping would cost a request at every start and change nothing.
 from __future__ import annotations
 
 import functools
+import json
 import math
 import time
 from collections.abc import Mapping
@@ -36,7 +37,13 @@ import httpx
 from ._config import RetryPolicy, TargetConfig
 from ._delivery import PreparedRequest, TargetDeliveryResponse, build_envelope
 from ._events import EventEmitter
-from ._exceptions import ArtifactError, ArtifactNotReadyError, ClientStateError, DecisioningError
+from ._exceptions import (
+    ArtifactError,
+    ArtifactNotReadyError,
+    ClientStateError,
+    DecisioningError,
+    ResponseDecodingError,
+)
 from ._logging import redact_url
 from ._notifications import NotificationPipeline
 from ._options import CallOptions
@@ -264,7 +271,6 @@ class ArtifactProvider:
         url = self.source.location
         policy = self._retry
         headers = {"If-None-Match": self._etag} if self._etag and self.artifact is not None else {}
-        http = self._transport.http
         timeout = self._config.timeout / 1000
         attempt = 0
         while True:
@@ -272,13 +278,14 @@ class ArtifactProvider:
                 # The whole attempt, body included: httpx's read timeout restarts with each
                 # chunk, so a trickling CDN would hold the first load (and `async with`) for long.
                 with anyio.fail_after(timeout):
-                    response = await http.get(url, headers=headers, timeout=timeout)
+                    response, content = await self._transport.get_limited(url, headers=headers, read_timeout=timeout)
             except TimeoutError as error:
                 raise ArtifactError(
                     f"Unable to retrieve artifact: the download took longer than the timeout of "
                     f"{self._config.timeout:.0f} ms"
                 ) from error
-            except httpx.InvalidURL as error:
+            except (httpx.InvalidURL, ResponseDecodingError) as error:
+                # Too large, or not as encoded: asking again would get the same.
                 raise ArtifactError(f"Unable to retrieve artifact: {error}") from error
             except httpx.HTTPError as error:
                 problem = repr(error)
@@ -286,7 +293,7 @@ class ArtifactProvider:
                 if response.status_code == 304:
                     return _Download(None, response.headers)
                 if response.status_code == 200:
-                    return _Download(response.content, response.headers)
+                    return _Download(content, response.headers)
                 problem = f"HTTP {response.status_code}"
                 if response.status_code not in policy.retry_statuses:
                     raise ArtifactError(f"Unable to retrieve artifact: {problem}")
@@ -480,12 +487,12 @@ class OnDeviceDecisioning:
         timeout = timeout_ms / 1000
         try:
             with anyio.fail_after(timeout):
-                response = await self._transport.http.get(
-                    url, headers=geo_lookup_headers(address), timeout=timeout
+                response, content = await self._transport.get_limited(
+                    url, headers=geo_lookup_headers(address), read_timeout=timeout
                 )
             response.raise_for_status()
-            body = response.json()
-        except (httpx.HTTPError, TimeoutError, ValueError, RecursionError) as error:
+            body = json.loads(content)
+        except (httpx.HTTPError, TimeoutError, ValueError, RecursionError, ResponseDecodingError) as error:
             # RecursionError: an answer nested too deeply to decode.
             self._config.logger.warning("Geo lookup failed, deciding without geo: %r", error)
             return None

@@ -569,6 +569,22 @@ class DeliveryTransport:
             attempt += 1
             await anyio.sleep(delay)
 
+    async def get_limited(
+        self, url: str, *, headers: Mapping[str, str], read_timeout: float
+    ) -> tuple[httpx.Response, bytes]:
+        """A GET through `http` (artifact, geo) and its body, read within `MAX_RESPONSE_BYTES`.
+
+        Raises httpx's errors, and `ResponseDecodingError` for a body over the limit or not
+        what its `Content-Encoding` says (a gzip bomb costs no more than the limit).
+        """
+        http = self.http
+        response = await http.send(http.build_request("GET", url, headers=headers, timeout=read_timeout), stream=True)
+        try:
+            content = await read_limited(response)
+        finally:
+            await response.aclose()
+        return response, content
+
     async def post_httpx(
         self, url: str, params: Mapping[str, str], body: bytes, request_id: str, budget: float
     ) -> _Reply:
