@@ -10,7 +10,9 @@ from typing import Any, Final
 
 import attrs
 
+from .. import _serde
 from .._exceptions import ArtifactError
+from ..models import Metric, Option
 from ._context import ContextParts, context_parts, merged_context_parts
 from ._js import js_string
 from ._jsonlogic import Evaluator, compile_logic, var_paths
@@ -273,6 +275,14 @@ def _check_rule(raw: Any) -> None:
             raise ArtifactError(f"Invalid Artifact: consequence.{key} must be a list of objects {where}")
         if not all(_is_scalar(item.get("eventToken")) for item in items):
             raise ArtifactError(f"Invalid Artifact: an eventToken must be a string {where}")
+        # A decision's response is read as the typed model when the caller asks for it:
+        # what would not structure then is refused now.
+        model = Option if key == "options" else Metric
+        for item in items:
+            try:
+                _serde.structure(item, model)
+            except (TypeError, ValueError) as error:
+                raise ArtifactError(f"Invalid Artifact: consequence.{key}: {error} {where}") from None
     property_tokens = raw.get("propertyTokens") or []
     if not isinstance(property_tokens, list) or not all(isinstance(item, str) for item in property_tokens):
         raise ArtifactError(f"Invalid Artifact: propertyTokens must be a list of strings {where}")

@@ -90,3 +90,32 @@ def test_a_mutated_artifact_is_used_or_refused(portal: BlockingPortal, name: str
         path = data.draw(st.sampled_from([path for path in paths_of(artifact) if path]), label="path")
         artifact = mutated(artifact, path, data.draw(hostile_values(), label="value"))
     portal.call(_use, artifact)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        ("rules", "mboxes", "target-global-mbox", 3, "consequence", "options", 0, "type"),
+        ("rules", "mboxes", "target-global-mbox", 0, "consequence", "options", 0, "type"),
+    ],
+)
+def test_an_artifact_whose_option_type_is_not_a_string_is_refused(portal: BlockingPortal, path: tuple[Any, ...]) -> None:
+    # Found by the soak profile: it compiled, and reading a decision's `response` raised TypeError.
+    artifact = mutated(ARTIFACTS["TEST_ARTIFACT_PROPERTIES"], path, True)
+    events: list[TargetEvent] = []
+
+    async def decide() -> None:
+        options = {
+            "client": "demo",
+            "organization_id": "DEMO@AdobeOrg",
+            "decisioning_method": "on-device",
+            "artifact_payload": artifact,
+            "polling_interval": 0,
+            "events": {"client_ready": events.append},
+        }
+        async with AsyncTargetClient.create(options) as client:
+            with pytest.raises(ArtifactNotReadyError, match=r"consequence\.options"):
+                await client.get_offers(request=_request(artifact))
+
+    portal.call(decide)
+    assert not events
