@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import signal
 import sys
 from collections.abc import Mapping, Sequence
@@ -22,6 +23,7 @@ from . import _serde
 from ._client import AsyncTargetClient
 from ._exceptions import TargetError
 from ._option_types import ClientOptions, DecisioningMethodOption
+from ._transport import read_limited
 from .decisioning import compile_artifact
 from .decisioning._obfuscation import deobfuscate
 from .testing import (
@@ -68,6 +70,8 @@ def _parse_artifact_bytes(
     except ValueError as error:
         hint = " (wrong --organization-id?)" if obfuscated else ""
         raise _UsageError(f"{where} is not valid JSON{hint}: {error}") from None
+    except RecursionError:
+        raise _UsageError(f"{where} is JSON nested too deeply to read") from None
     if not isinstance(raw, dict) or "rules" not in raw or "version" not in raw:
         raise _UsageError(f"{where} is not a rules artifact (no version and rules)")
     return raw
@@ -96,6 +100,8 @@ def _read_offers(value: str) -> dict[str, Any]:
         raise _UsageError(f"cannot read offers {path}: {error.strerror or error}") from None
     except ValueError as error:
         raise _UsageError(f"{path} is not valid JSON: {error}") from None
+    except RecursionError:
+        raise _UsageError(f"{path} is JSON nested too deeply to read") from None
     if not isinstance(offers, dict):
         raise _UsageError(f"{path} must hold a JSON object of mbox names to offers")
     return offers
@@ -126,6 +132,11 @@ def _names(value: Any) -> list[str]:
     return sorted(str(name) for name in value) if isinstance(value, (list, dict)) else []
 
 
+def _key(value: Any) -> Any:
+    """An artifact value usable as a dict key (a malformed artifact may hold a list)."""
+    return value if value is None or isinstance(value, (str, int, float)) else json.dumps(value)
+
+
 def _summarize_artifact(raw: Mapping[str, Any]) -> dict[str, Any]:
     """What an artifact holds and what of it can be decided on-device (JSON-ready)."""
     rules = _object(raw.get("rules"))
@@ -135,7 +146,7 @@ def _summarize_artifact(raw: Mapping[str, Any]) -> dict[str, Any]:
         for location, location_rules in _object(rules.get(kind)).items():
             for rule in location_rules if isinstance(location_rules, list) else []:
                 meta = _object(_object(rule).get("meta"))
-                activity_id = meta.get("activity.id", _object(rule).get("activityId"))
+                activity_id = _key(meta.get("activity.id", _object(rule).get("activityId")))
                 activity = activities.setdefault(
                     activity_id,
                     {
@@ -150,10 +161,11 @@ def _summarize_artifact(raw: Mapping[str, Any]) -> dict[str, Any]:
                 )
                 if location not in activity[kind]:
                     activity[kind].append(location)
-                experience = meta.get("experience.name", meta.get("experience.id"))
+                experience = _key(meta.get("experience.name", meta.get("experience.id")))
                 if experience is not None and experience not in activity["experiences"]:
                     activity["experiences"].append(experience)
-                for audience in meta.get("audience.ids") or []:
+                audience_ids = meta.get("audience.ids")
+                for audience in audience_ids if isinstance(audience_ids, list) else []:
                     if audience not in activity["audiences"]:
                         activity["audiences"].append(audience)
                     audiences.setdefault(str(audience), set()).add(activity_id)
@@ -163,6 +175,7 @@ def _summarize_artifact(raw: Mapping[str, Any]) -> dict[str, Any]:
     except TargetError as error:
         problem = str(error)
     meta = _object(raw.get("meta"))
+    tokens = raw.get("responseTokens")
     return {
         "version": raw.get("version"),
         "client": meta.get("clientCode"),
@@ -170,7 +183,7 @@ def _summarize_artifact(raw: Mapping[str, Any]) -> dict[str, Any]:
         "generatedAt": meta.get("generatedAt"),
         "globalMbox": raw.get("globalMbox") or "target-global-mbox",
         "geoTargetingEnabled": bool(raw.get("geoTargetingEnabled", False)),
-        "responseTokens": list(raw.get("responseTokens") or []),
+        "responseTokens": [str(token) for token in tokens] if isinstance(tokens, list) else [],
         "activities": list(activities.values()),
         "audiences": {
             audience: sorted(activity_ids, key=str) for audience, activity_ids in audiences.items()
@@ -250,17 +263,20 @@ def _cmd_artifact_inspect(args: argparse.Namespace) -> int:
 # -- artifact fetch ----------------------------------------------------------------------
 
 
-async def _download(url: str, timeout_seconds: float) -> httpx.Response:
+async def _download(url: str, timeout_seconds: float) -> tuple[bytes, httpx.Headers]:
     try:
-        async with httpx.AsyncClient(timeout=timeout_seconds) as http:
-            response = await http.get(url)
+        async with (
+            httpx.AsyncClient(timeout=timeout_seconds, headers={"Accept-Encoding": "gzip, deflate"}) as http,
+            http.stream("GET", url) as response,
+        ):
+            # Within MAX_RESPONSE_BYTES, decompressed too (ResponseDecodingError beyond).
+            content = await read_limited(response)
     except httpx.HTTPError as error:
         raise _Failure(f"cannot download {url}: {error or type(error).__name__}") from None
     if response.status_code != 200:
-        raise _Failure(
-            f"cannot download {url}: HTTP {response.status_code} {response.text[:200]}".rstrip()
-        )
-    return response
+        text = content[:200].decode("utf-8", errors="replace")
+        raise _Failure(f"cannot download {url}: HTTP {response.status_code} {text}".rstrip())
+    return content, response.headers
 
 
 def _cmd_artifact_fetch(args: argparse.Namespace) -> int:
@@ -272,15 +288,20 @@ def _cmd_artifact_fetch(args: argparse.Namespace) -> int:
         property_token=args.property_token,
         obfuscated=args.binary,
     )
-    obfuscated = httpx.URL(url).path.lower().endswith(".bin")
+    try:
+        parsed = httpx.URL(url)
+        port = parsed.port
+    except httpx.InvalidURL as error:
+        raise _UsageError(f"not a valid URL: {url!r} ({error})") from None
+    if parsed.scheme not in ("http", "https") or not parsed.host or not (port is None or 0 < port < 65536):
+        raise _UsageError(f"not an http(s) URL with a host and a valid port: {url!r}")
+    obfuscated = parsed.path.lower().endswith(".bin")
     if obfuscated and not args.organization_id:
         raise _UsageError(f"{url} is obfuscated (rules.bin): give --organization-id")
-    response = anyio.run(_download, url, args.timeout / 1000)
-    raw = _parse_artifact_bytes(
-        response.content, url, obfuscated=obfuscated, organization_id=args.organization_id
-    )
-    data = json.dumps(raw, indent=2).encode() + b"\n" if obfuscated else response.content
-    etag = response.headers.get("etag", "none")
+    content, headers = anyio.run(_download, url, args.timeout / 1000)
+    raw = _parse_artifact_bytes(content, url, obfuscated=obfuscated, organization_id=args.organization_id)
+    data = json.dumps(raw, indent=2).encode() + b"\n" if obfuscated else content
+    etag = headers.get("etag", "none")
     if args.output is None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
@@ -552,7 +573,7 @@ def _milliseconds(value: str) -> float:
         number = float(value)
     except ValueError:
         number = -1.0
-    if number <= 0:
+    if not 0 < number < math.inf:  # NaN too
         raise argparse.ArgumentTypeError(f"not a positive number of milliseconds: {value!r}")
     return number
 
@@ -669,4 +690,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (_Failure, TargetError) as error:
         print(f"{PROG}: {error}", file=sys.stderr)
         return _EXIT_FAILED
+    except RecursionError:
+        # Input nested deeper than Python's stack (a JSON file, an artifact's conditions).
+        print(f"{PROG}: error: the input is nested too deeply to process", file=sys.stderr)
+        return _EXIT_USAGE
     return code

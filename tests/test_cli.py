@@ -389,3 +389,78 @@ def test_edge_serve_reports_a_busy_port(
 ) -> None:
     assert main(["edge", "serve", "--port", str(edge.port)]) == 1
     assert f"cannot listen on 127.0.0.1:{edge.port}" in capsys.readouterr().err
+
+
+# -- hostile input: clean messages, never a traceback -----------------------------------------
+
+
+def _artifact_file(tmp_path: Path, name: str, **changes: Any) -> str:
+    path = tmp_path / name
+    path.write_text(json.dumps({**SAMPLE_ARTIFACT, **changes}))
+    return str(path)
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "NaN"])
+@pytest.mark.parametrize("command", [["offers", "--mbox", "hero-banner", "--artifact", "sample"], ["artifact", "fetch", "--client", "demo"]])
+def test_a_timeout_that_is_not_finite_is_a_usage_error(
+    command: list[str], value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([*command, "--timeout", value])
+    assert exited.value.code == 2
+    assert "not a positive number of milliseconds" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"responseTokens": 5}, "responseTokens must be a list"),
+        ({"responseTokens": [[1]]}, "responseTokens must be a list"),
+        ({"version": "9" * 5000}, "version (99999"),
+        ({"version": "x.y"}, "version (x.y) is not supported"),
+    ],
+)
+def test_inspect_reports_an_unusable_artifact_without_a_traceback(
+    tmp_path: Path, changes: dict[str, Any], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["artifact", "inspect", _artifact_file(tmp_path, "rules.json", **changes)]) == 1
+    out = capsys.readouterr().out
+    assert "not usable" in out and message in out
+
+
+def test_inspect_survives_rule_metadata_of_the_wrong_shape(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rules = json.loads(json.dumps(SAMPLE_ARTIFACT["rules"]))
+    for location_rules in rules["mboxes"].values():
+        for rule in location_rules:
+            rule["meta"]["activity.id"] = [1]
+            rule["meta"]["audience.ids"] = 5
+    path = _artifact_file(tmp_path, "rules.json", rules=rules)
+    assert main(["artifact", "inspect", path, "--json"]) in (0, 1)
+    assert json.loads(capsys.readouterr().out)["activities"]
+
+
+def test_deeply_nested_json_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    assert main(["artifact", "inspect", str(deep)]) == 2
+    assert main(["edge", "serve", "--offers", str(deep)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("nested too deeply") == 2 and "Traceback" not in err
+
+
+def test_an_obfuscated_artifact_with_a_bad_header_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "rules.bin"
+    bad.write_bytes(b"XXXX" + bytes(60))
+    assert main(["artifact", "inspect", str(bad), "--organization-id", REFERENCE_ORG]) == 2
+    assert "unknown obfuscation header" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "location", ["http://[::1", "http://[::1]:99999/rules.json", "ftp://example.com/rules.json", "http:///rules.json"]
+)
+def test_artifact_fetch_refuses_an_invalid_location(location: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["artifact", "fetch", "--location", location]) == 2
+    err = capsys.readouterr().err
+    assert "URL" in err and "Traceback" not in err

@@ -472,3 +472,10 @@ async def test_no_proxy_from_the_environment_is_honoured(
         assert (await client.get_offers(request=GET_OFFERS_REQUEST)).response.status == 200
     assert proxy.targets == []
     assert len(target_edge.requests) == 1
+
+
+def test_a_user_agent_with_a_huge_version_number_reads_as_no_version() -> None:
+    from target_async.decisioning._context import _major_version
+
+    assert _major_version("9" * 5000) == -1
+    assert _major_version("120.0.1") == 120

@@ -127,8 +127,10 @@ class CompiledArtifact:
 
 
 def _unsupported_version(version: Any) -> ArtifactError:
+    shown = str(version)
+    shown = shown if len(shown) <= 40 else f"{shown[:40]}..."
     return ArtifactError(
-        f"The decisioning artifact version ({version}) is not supported. "
+        f"The decisioning artifact version ({shown}) is not supported. "
         f"This library is compatible with this major version: {SUPPORTED_ARTIFACT_MAJOR_VERSION}"
     )
 
@@ -138,7 +140,11 @@ def _check_version(version: Any) -> str:
         raise _unsupported_version(version)
     major = version.split(".", 1)[0].strip()
     # ASCII digits only: int() refuses some characters str.isdigit() accepts ("²").
-    if not (major.isascii() and major.isdigit()) or int(major) != SUPPORTED_ARTIFACT_MAJOR_VERSION:
+    if (
+        not (major.isascii() and major.isdigit())
+        or len(major) > 9  # int() refuses thousands of digits, and no such major exists
+        or int(major) != SUPPORTED_ARTIFACT_MAJOR_VERSION
+    ):
         raise _unsupported_version(version)
     return version
 

@@ -113,7 +113,8 @@ def merged_context_parts(parts: Iterable[ContextParts]) -> ContextParts:
 def _major_version(version: str | None) -> int:
     """`parseInt(version.split(".")[0])`, with -1 when there is no number."""
     match = _LEADING_DIGITS.match(version.split(".")[0]) if version else None
-    return int(match.group(1)) if match else -1
+    # A visitor's User-Agent: thousands of digits would make int() raise (and mean nothing).
+    return int(match.group(1)) if match and len(match.group(1)) <= 9 else -1
 
 
 def _match_browser(
