@@ -67,10 +67,15 @@ EVENT_NAMES = frozenset(
 )
 
 
+# Larger than any sensible time (about 31,000 years in ms); an int beyond it may not fit a float.
+_MAX_MS = 1e15
+
+
 def _non_negative_seconds(instance: Any, attribute: attrs.Attribute[float], value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < _MAX_MS:
+        got = repr(value) if isinstance(value, float) or not isinstance(value, int) or value < _MAX_MS else "too large"
         raise TargetConfigError(
-            f"RetryPolicy.{attribute.name} must be a finite number >= 0 of seconds, got {value!r}", key=attribute.name
+            f"RetryPolicy.{attribute.name} must be a finite number >= 0 of seconds, got {got}", key=attribute.name
         )
 
 
@@ -227,8 +232,9 @@ def _milliseconds(key: str, value: Any, *, allow_zero: bool, allow_negative_one:
         raise TargetConfigError(f"{key} must be a number of milliseconds, got {type(value).__name__}", key=key)
     if allow_negative_one and (value == -1 or value == math.inf):
         return -1  # "wait indefinitely", as the official SDK spells it
-    if not math.isfinite(value):
-        raise TargetConfigError(f"{key} must be a finite number of milliseconds, got {value}", key=key)
+    if not -_MAX_MS < value < _MAX_MS:  # NaN and infinity too; an int this large may not fit a float
+        got = repr(value) if isinstance(value, float) else "an integer too large"
+        raise TargetConfigError(f"{key} must be a finite number of milliseconds, got {got}", key=key)
     if value < 0 or (value == 0 and not allow_zero):
         raise TargetConfigError(f"{key} must be {'>= 0' if allow_zero else '> 0'} ms, got {value}", key=key)
     return value
@@ -274,8 +280,10 @@ def _decisioning_method(value: Any) -> DecisioningMethod:
         return DecisioningMethod(getattr(value, "value", value))
     except ValueError:
         allowed = ",".join(m.value for m in DecisioningMethod)
+        # Only a string is shown: the repr of anything else may be huge, or fail.
+        got = repr(value) if isinstance(value, str) else f"a {type(value).__name__}"
         raise TargetConfigError(
-            f"Invalid Decisioning Method.  Must be set to one of: {allowed} (got {value!r})",
+            f"Invalid Decisioning Method.  Must be set to one of: {allowed} (got {got})",
             key="decisioning_method",
         ) from None
 

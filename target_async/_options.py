@@ -6,7 +6,6 @@ we take that mapping, the same names as keyword arguments, or both.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -71,14 +70,21 @@ def _decisioning_method(key: str, value: Any) -> DecisioningMethod:
         return DecisioningMethod(getattr(value, "value", value))
     except ValueError:
         allowed = ",".join(m.value for m in DecisioningMethod)
+        # Only a string is shown: the repr of anything else may be huge, or fail.
+        got = repr(value) if isinstance(value, str) else f"a {type(value).__name__}"
         raise TargetValidationError(
-            f"Invalid Decisioning Method.  Must be set to one of: {allowed} (got {value!r})"
+            f"Invalid Decisioning Method.  Must be set to one of: {allowed} (got {got})"
         ) from None
 
 
+_MAX_MS = 1e15  # about 31,000 years: anything larger is a mistake (and may not fit a float)
+
+
 def _timeout(key: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
-        raise TargetValidationError(f"timeout must be a positive number of milliseconds, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < _MAX_MS:
+        # An int too large for a float would fail later, when the call divides it.
+        got = repr(value) if isinstance(value, float) or (isinstance(value, int) and value < _MAX_MS) else "too large"
+        raise TargetValidationError(f"timeout must be a positive number of milliseconds, got {got}")
     return value
 
 

@@ -183,3 +183,16 @@ def test_any_call_option_is_used_or_refused_with_a_validation_error(
     edge_client.check_hosts()
     # The client still works.
     assert edge_client.get_offers(request=REQUEST).response.status == 200
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"timeout": 10**400}, {"timeout": 10**5000}, {"decisioning_method": 10**5000}],
+    ids=["timeout 10**400", "timeout 10**5000", "decisioning_method 10**5000"],
+)
+def test_an_integer_too_large_is_refused_with_a_validation_error(edge_client: Client, options: dict[str, Any]) -> None:
+    # Found by the soak profile: OverflowError or ValueError (from the message's repr) instead.
+    with pytest.raises(TargetValidationError):
+        edge_client.get_offers(request=REQUEST, **options)
+    with pytest.raises(TargetError):
+        AsyncTargetClient.create(client="demo", organization_id="DEMO@AdobeOrg", **options)
