@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 import time
+from typing import Any
 from urllib.parse import quote, unquote
 
 import attrs
@@ -52,21 +53,40 @@ LOCATION_HINT_MAX_AGE = 1860
 TNT_ID_MAX_AGE = 63244800
 
 
-@attrs.frozen
-class Cookie:
-    """A cookie for the caller to set on its HTTP response (`max_age` in seconds)."""
+class Cookie(dict[str, Any]):
+    """A cookie for the caller to set on its HTTP response (`max_age` in seconds).
 
-    name: str
-    value: str
-    max_age: int
+    The official SDKs' cookie dict `{"name", "value", "maxAge"}`, so `json.dumps` and
+    `cookie["maxAge"]` work as there, with the attributes `name`, `value` and `max_age`.
+    """
 
-    def __getitem__(self, key: str) -> str | int:
-        # The official SDK returns a dict with camelCase `maxAge`; both spellings work here.
-        if key in ("max_age", "maxAge"):
-            return self.max_age
-        if key in ("name", "value"):
-            return str(getattr(self, key))
+    __slots__ = ()
+
+    def __init__(self, name: str, value: str, max_age: int) -> None:
+        super().__init__(name=name, value=value, maxAge=max_age)
+
+    @property
+    def name(self) -> str:
+        name: str = self["name"]
+        return name
+
+    @property
+    def value(self) -> str:
+        value: str = self["value"]
+        return value
+
+    @property
+    def max_age(self) -> int:
+        max_age: int = self["maxAge"]
+        return max_age
+
+    def __missing__(self, key: str) -> Any:
+        if key == "max_age":  # the snake_case spelling reads too
+            return self["maxAge"]
         raise KeyError(key)
+
+    def __repr__(self) -> str:
+        return f"Cookie(name={self.name!r}, value={self.value!r}, max_age={self.max_age!r})"
 
 
 @attrs.frozen

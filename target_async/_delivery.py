@@ -10,7 +10,7 @@ import logging
 import re
 import reprlib
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -439,13 +439,30 @@ class TargetDeliveryResponse:
         return getattr(self, name)
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and _ENVELOPE_ALIASES.get(key, key) in _ENVELOPE_KEYS
+        # As in the official SDK's dict: a field with no value (no trace asked for) is absent.
+        if not isinstance(key, str):
+            return False
+        name = _ENVELOPE_ALIASES.get(key, key)
+        return name in _ENVELOPE_KEYS and getattr(self, name) is not None
 
     def get(self, key: str, default: Any = None) -> Any:
-        try:
-            return self[key]
-        except KeyError:
-            return default
+        return self[key] if key in self else default  # noqa: SIM401 - this is `get`
+
+    def keys(self) -> list[str]:
+        """The official SDK's result keys that have a value, in its order: `dict(result)` works."""
+        return [name for name in _DICT_KEYS if getattr(self, name) is not None]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys())
+
+    def __len__(self) -> int:
+        return len(self.keys())
+
+    def items(self) -> list[tuple[str, Any]]:
+        return [(name, getattr(self, name)) for name in self.keys()]
+
+    def values(self) -> list[Any]:
+        return [getattr(self, name) for name in self.keys()]
 
 
 # What equality and repr look at besides `response` (bodies and caches are not shown or compared).
@@ -463,6 +480,8 @@ _SHOWN_FIELDS = tuple(name for name in _COMPARED_FIELDS if name != "request_body
 
 # The keys of item access: the official SDK's result fields.
 _ENVELOPE_KEYS = frozenset(("response", "request", *_SHOWN_FIELDS))
+# What `keys()` lists: the official result's fields (`request` is ours, read by name only).
+_DICT_KEYS = ("response", *_SHOWN_FIELDS)
 # The Node SDK's camelCase spellings, so code ported from it reads the same fields.
 _ENVELOPE_ALIASES = {
     "targetCookie": "target_cookie",

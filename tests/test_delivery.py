@@ -311,3 +311,23 @@ def test_request_defaults_are_applied_once_and_only_where_missing() -> None:
     assert body["property"] == {"token": "req"} and body["environmentId"] == 3
     assert body["experienceCloud"] == {"analytics": {"trackingServer": "ts.example.com", "logging": "server_side"}}
     assert analytics == {"trackingServer": "ts.example.com"}  # nested parts are copied, not changed
+
+
+def test_a_result_reads_as_the_official_sdks_dict() -> None:
+    # Code ported from the official SDK: keys(), iteration, dict(r), json.dumps of a cookie,
+    # `in` and `get` in agreement, to_dict() on the response model.
+    from target_async.models import DecisioningMethod
+
+    body = {"status": 200, "id": {"tntId": "new.35_0"}, "execute": {"mboxes": [{"name": "e", "index": 0}]}}
+    result = build_envelope(prepare(SEED_REQUEST, session_id="s1"), body, decisioning_method=DecisioningMethod.SERVER_SIDE)
+    assert list(result) == result.keys() == ["response", "target_cookie", "response_tokens", "meta", "visitor_state"]
+    assert dict(result) == {name: result[name] for name in ["response", "target_cookie", "response_tokens", "meta", "visitor_state"]}
+    assert len(result) == 5 and dict(result.items()) == dict(result)
+    for absent in ("trace", "analytics_details", "target_location_hint_cookie"):
+        assert absent not in result and result.get(absent) is None and result.get(absent, "x") == "x"
+    assert "response" in result and result.get("targetCookie") is result.target_cookie
+    cookie = json.loads(json.dumps(result["target_cookie"]))
+    assert cookie == {"name": "mbox", "value": result.target_cookie.value, "maxAge": result.target_cookie.max_age}
+    assert result["target_cookie"]["maxAge"] == result["target_cookie"]["max_age"] == result.target_cookie.max_age
+    assert result["response"].to_dict() == {"status": 200, "id": {"tntId": "new.35_0"}, "execute": {"mboxes": [{"name": "e", "index": 0}]}}
+    assert SEED_REQUEST.to_dict() == {"prefetch": {"mboxes": [{"name": "home"}, {"name": "product1"}]}}

@@ -160,6 +160,14 @@ def _compile_checks(cls: type) -> Callable[[Any], None]:
 class Model:
     __slots__ = ()
 
+    def to_dict(self) -> dict[str, Any]:
+        """The model as wire JSON (camelCase keys, absent fields left out), as the official
+        SDK's models give it."""
+        from .. import _serde
+
+        data: dict[str, Any] = _serde.unstructure(self)
+        return data
+
     def __attrs_post_init__(self) -> None:
         # First construction of a class: its generated checks replace this method.
         cls = self.__class__
