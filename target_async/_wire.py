@@ -175,8 +175,55 @@ def _check_shape(value: Any, shape: _Shape, path: str) -> None:
         raise TargetValidationError(f"{path} must be {_SHAPE_NAMES[shape]}, got {_type_name(value)}")
 
 
+def _exact(shape: _Shape) -> Any:
+    """`shape` for `_fits`: each type as the set of the exact built-in types it takes."""
+    if isinstance(shape, _EachObject):
+        return _EachObject(_exact(shape.fields))
+    if isinstance(shape, dict):
+        return {key: _exact(field_shape) for key, field_shape in shape.items()}
+    if isinstance(shape, list):
+        return [_exact(shape[0])]
+    return frozenset(shape) if isinstance(shape, tuple) else frozenset((shape,))
+
+
+_EXACT_REQUEST_SHAPE = _exact(_REQUEST_SHAPE)
+
+
+def _fits(value: Any, shape: Any) -> bool:
+    """True when `value` has `shape` in plain dicts, lists and exact types (a request as
+    JSON decodes); anything else is left to `_check_shape`, which names the path."""
+    kind = type(shape)
+    if kind is frozenset:
+        return type(value) in shape
+    if kind is dict:
+        if type(value) is not dict:
+            return False
+        for key, field in value.items():
+            field_shape = shape.get(key)
+            if field_shape is None or field is None:
+                continue
+            if type(field_shape) is frozenset:  # a leaf, checked here: most fields are
+                if type(field) not in field_shape:
+                    return False
+            elif not _fits(field, field_shape):
+                return False
+        return True
+    if kind is list:
+        if type(value) is not list:
+            return False
+        item_shape = shape[0]
+        return all(item is None or _fits(item, item_shape) for item in value)
+    # _EachObject: items that are not objects are left alone.
+    if type(value) is dict:
+        return _fits(value, shape.fields)
+    return not isinstance(value, Mapping)
+
+
 def check_request_shape(body: Mapping[str, Any], *, root: str = "request") -> None:
     """Raise `TargetValidationError` naming the first part the SDK reads that has the wrong type."""
+    # Paths are built only on the way to an error (or for types other than the plain ones).
+    if _fits(body, _EXACT_REQUEST_SHAPE):
+        return
     for key, shape in _REQUEST_SHAPE.items():
         value = body.get(key)
         if value is not None:
