@@ -12,6 +12,7 @@ import email.utils
 import functools
 import json
 import random
+import re
 import time
 import urllib.parse
 import urllib.request
@@ -439,6 +440,23 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+# A `\uD800`-`\uDFFF` escape, or those code points encoded as UTF-8 (which `json.loads`
+# reads with `surrogatepass`): a pair makes one character, but a lone surrogate becomes a
+# str that cannot be encoded again, in a cookie, a log line or the next request (telemetry
+# carries the answer's token). Only an answer with one of these needs the full check.
+_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
+
+
+def _has_lone_surrogate(content: bytes, data: Any) -> bool:
+    if _SURROGATE.search(content) is None:
+        return False
+    try:
+        json.dumps(data, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 class DeliveryTransport:
     """Sends Delivery API requests over one shared connection pool."""
 
@@ -631,4 +649,6 @@ class DeliveryTransport:
             raise ResponseDecodingError(
                 f"Delivery response is not a JSON object: {reply.content[:100]!r}", url=url
             )
+        if _has_lone_surrogate(reply.content, data):
+            raise ResponseDecodingError("Delivery response holds a lone UTF-16 surrogate, which is not text", url=url)
         return data

@@ -8,6 +8,7 @@ second loopback listener (the trap) and check that it never hears from the clien
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -323,6 +324,37 @@ async def test_an_answer_with_a_field_of_the_wrong_type_is_refused(target_edge: 
             await client.get_offers(request=GET_OFFERS_REQUEST)
         # The client is unharmed.
         assert (await client.get_offers(request=GET_OFFERS_REQUEST)).response.status == 200
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "answer",
+    [
+        '{"status": 200, "id": {"tntId": "abc\\ud800.28_0"}}',
+        '{"status": 200, "telemetryServerToken": "t\\udfff"}',
+    ],
+)
+async def test_an_answer_with_a_lone_surrogate_is_refused_and_leaves_the_next_call_whole(
+    target_edge: LocalEdge, answer: str
+) -> None:
+    # A lone surrogate cannot be encoded again: in the visitor's cookie or in the next
+    # request, which carries the answer's telemetry token.
+    from target_async import ResponseDecodingError
+
+    async with AsyncTargetClient.create(_route_options(target_edge, "aiohttp")) as client:
+        target_edge.faults.add(Fault(kind="status", status_code=200, body=answer, times=1))
+        with pytest.raises(ResponseDecodingError, match="surrogate"):
+            await client.get_offers(request=GET_OFFERS_REQUEST)
+        assert (await client.get_offers(request=GET_OFFERS_REQUEST)).response.status == 200
+
+
+def test_a_surrogate_pair_is_text_and_a_raw_lone_surrogate_is_not() -> None:
+    from target_async._transport import _has_lone_surrogate
+
+    pair = b'{"name": "\\ud83d\\ude00"}'
+    assert not _has_lone_surrogate(pair, json.loads(pair))
+    raw = b'{"name": "r\xed\xa0\x80"}'  # UTF-8 bytes of U+D800, which json.loads lets through
+    assert _has_lone_surrogate(raw, json.loads(raw))
 
 
 @pytest.mark.anyio
