@@ -104,10 +104,12 @@ class AsyncTargetClient:
     """Asynchronous Adobe Target client.
 
     Create it with `AsyncTargetClient.create(options)` and use it as an async context
-    manager so its connection pool and background work are closed cleanly::
+    manager so its connection pool and background work are closed cleanly:
 
-        async with AsyncTargetClient.create({"client": "acme", "organization_id": "...@AdobeOrg"}) as client:
-            result = await client.get_offers({"request": DeliveryRequest(execute=...)})
+    ```python
+    async with AsyncTargetClient.create({"client": "acme", "organization_id": "...@AdobeOrg"}) as client:
+        result = await client.get_offers({"request": DeliveryRequest(execute=...)})
+    ```
 
     Server-side calls also work on a client that was never entered (it opens lazily,
     like `httpx.AsyncClient`); close it with `await client.aclose()`.

@@ -1,25 +1,27 @@
 """The exceptions target-async raises.
 
-Every error the SDK raises derives from `TargetError`::
+Every error the SDK raises derives from `TargetError`:
 
-    TargetError
-    ├── TargetConfigError          bad option given to `create()` (names the key)
-    ├── TargetValidationError      bad `get_offers` / `send_notifications` input
-    ├── TargetRequestError         the edge could not be reached or answered badly
-    │   ├── TargetConnectionError  connect / read / write failure, reset connection
-    │   │   └── TargetTimeoutError the `timeout` budget ran out
-    │   ├── TargetStatusError      non-2xx answer (`status_code`, `body`)
-    │   │   ├── BadRequestError        400
-    │   │   ├── AuthenticationError    401, 403
-    │   │   ├── NotFoundError          404
-    │   │   ├── RateLimitError         429
-    │   │   └── ServerError            5xx
-    │   └── ResponseDecodingError  the body was not a Delivery API response
-    ├── DecisioningError           on-device decisioning failed
-    │   ├── ArtifactError          an artifact could not be fetched, read or used
-    │   └── ArtifactNotReadyError  on-device call before the first artifact arrived
-    ├── AttributeNotFoundError     `get_value()` for an attribute the mbox does not have
-    └── ClientStateError           client used after `aclose()`, opened twice, ...
+```text
+TargetError
+├── TargetConfigError          bad option given to `create()` (names the key)
+├── TargetValidationError      bad `get_offers` / `send_notifications` input
+├── TargetRequestError         the edge could not be reached or answered badly
+│   ├── TargetConnectionError  connect / read / write failure, reset connection
+│   │   └── TargetTimeoutError the `timeout` budget ran out
+│   ├── TargetStatusError      non-2xx answer (`status_code`, `body`)
+│   │   ├── BadRequestError        400
+│   │   ├── AuthenticationError    401, 403
+│   │   ├── NotFoundError          404
+│   │   ├── RateLimitError         429
+│   │   └── ServerError            5xx
+│   └── ResponseDecodingError  the body was not a Delivery API response
+├── DecisioningError           on-device decisioning failed
+│   ├── ArtifactError          an artifact could not be fetched, read or used
+│   └── ArtifactNotReadyError  on-device call before the first artifact arrived
+├── AttributeNotFoundError     `get_value()` for an attribute the mbox does not have
+└── ClientStateError           client used after `aclose()`, opened twice, ...
+```
 
 httpx exceptions never escape: they are translated where the HTTP call is made
 and kept as `__cause__`.

@@ -40,10 +40,12 @@ class TargetFuture(concurrent.futures.Future[T]):
 
     A `concurrent.futures.Future` (`result()`, `exception()`, `add_done_callback()`;
     `cancel()` cancels the request) with the methods of the official SDK's `AsyncResult`
-    (`get()`, `wait()`, `ready()`, `successful()`). It can be awaited from any event loop::
+    (`get()`, `wait()`, `ready()`, `successful()`). It can be awaited from any event loop:
 
-        future = await client.get_offers(request=request, callback=on_offers)
-        response = await future
+    ```python
+    future = await client.get_offers(request=request, callback=on_offers)
+    response = await future
+    ```
 
     It becomes ready once `callback` (or `err_callback`) has returned, so `get()` returning
     means the callback ran. A cancelled call's `err_callback` gets a

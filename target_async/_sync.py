@@ -171,10 +171,12 @@ if hasattr(os, "register_at_fork"):
 class TargetClient:
     """Blocking Adobe Target client, with the methods of `AsyncTargetClient`.
 
-    Create it once and share it between threads::
+    Create it once and share it between threads:
 
-        with TargetClient.create({"client": "acme", "organization_id": "...@AdobeOrg"}) as client:
-            result = client.get_offers({"request": DeliveryRequest(execute=...)})
+    ```python
+    with TargetClient.create({"client": "acme", "organization_id": "...@AdobeOrg"}) as client:
+        result = client.get_offers({"request": DeliveryRequest(execute=...)})
+    ```
 
     or keep it for the life of the process (`client.close()` when done; a client nobody
     closed is closed at exit). It runs an `AsyncTargetClient` in its own event loop thread,

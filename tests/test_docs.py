@@ -26,7 +26,6 @@ import runpy
 import shlex
 import subprocess
 import sys
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -273,7 +272,7 @@ def test_errors_page_shows_the_exception_tree_of_the_code() -> None:
     page = (DOCS / "errors.md").read_text(encoding="utf-8")
     tree = inspect.getdoc(exceptions_module)
     assert tree is not None
-    code_tree = textwrap.dedent(tree.split("::", 1)[1].split("\n\n", 2)[1])
+    code_tree = tree.split("```text\n", 1)[1].split("```", 1)[0]
     assert code_tree in page, "errors.md shows the tree of the _exceptions module docstring"
     for name in exceptions_module.__all__:
         if isinstance(getattr(exceptions_module, name), type):
@@ -334,3 +333,13 @@ def test_mkdocs_build_is_strict_clean(tmp_path: Path) -> None:
     # Example apps are included, not linked.
     fastapi_page = (site / "frameworks" / "fastapi" / "index.html").read_text(encoding="utf-8")
     assert "target_lifespan" in fastapi_page and "create_app" in fastapi_page
+
+
+def test_docstrings_use_markdown_code_blocks() -> None:
+    # mkdocstrings renders docstrings as Markdown: a reST `::` shows as is in the API reference.
+    for path in sorted((ROOT / "target_async").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+                docstring = ast.get_docstring(node) or ""
+                for line in docstring.splitlines():
+                    assert not line.rstrip().endswith("::"), f"{path.relative_to(ROOT)}: {line.strip()}"

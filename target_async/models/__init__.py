@@ -13,7 +13,8 @@ never mutates yours. Free-form maps are plain dict aliases:
 `Option.content` (a string, object or list) and `AnalyticsResponse.payload` (forwarded
 to Analytics as is; `AnalyticsPayload` names its keys) are kept as received too.
 
-JSON conversion (camelCase on the wire) lives in `target_async._serde`.
+The client converts them to and from the wire's camelCase JSON itself: pass models to the
+calls and read models from `result.response`.
 """
 
 from __future__ import annotations

@@ -1,13 +1,15 @@
 """What the local edge answers to a Delivery API request: pure functions, no I/O.
 
-Offers come from a mapping (usually a JSON file)::
+Offers come from a mapping (usually a JSON file):
 
-    {
-      "home": [{"type": "html", "content": "HOME OFFER", "responseTokens": {"activity.id": "1"}}],
-      "flags": [{"type": "json", "content": {"enabled": true}}],
-      "target-global-mbox": [{"type": "actions", "content": [...]}],
-      "views": {"home-view": [{"type": "actions", "content": [...]}]}
-    }
+```json
+{
+  "home": [{"type": "html", "content": "HOME OFFER", "responseTokens": {"activity.id": "1"}}],
+  "flags": [{"type": "json", "content": {"enabled": true}}],
+  "target-global-mbox": [{"type": "actions", "content": [...]}],
+  "views": {"home-view": [{"type": "actions", "content": [...]}]}
+}
+```
 
 Every key whose value is a list is an mbox name mapped to its options. The global mbox
 (`target-global-mbox`) also answers `execute.pageLoad` / `prefetch.pageLoad`, as on the

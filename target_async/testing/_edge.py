@@ -143,24 +143,30 @@ _RouteEntry = tuple[RouteName, dict[str, _Route]]
 class LocalEdge:
     """A local stand-in for Adobe Target's edge and CDN, serving over real HTTP.
 
-    Use it in async code (the server runs in the current asyncio loop)::
+    Use it in async code (the server runs in the current asyncio loop):
 
-        async with LocalEdge(offers={"home": [{"type": "html", "content": "HI"}]}) as edge:
-            async with httpx.AsyncClient(transport=edge.transport()) as http:
-                await http.post("https://demo.tt.omtrdc.net/rest/v1/delivery?...", json=...)
-            assert edge.requests[0].host == "demo.tt.omtrdc.net"
+    ```python
+    async with LocalEdge(offers={"home": [{"type": "html", "content": "HI"}]}) as edge:
+        async with httpx.AsyncClient(transport=edge.transport()) as http:
+            await http.post("https://demo.tt.omtrdc.net/rest/v1/delivery?...", json=...)
+        assert edge.requests[0].host == "demo.tt.omtrdc.net"
+    ```
 
-    or from sync code, with the server in its own thread::
+    or from sync code, with the server in its own thread:
 
-        with LocalEdge.run_in_thread() as edge:
+    ```python
+    with LocalEdge.run_in_thread() as edge:
+        ...
+    ```
+
+    To test on-device decisioning, serve an artifact and let the client download it:
+
+    ```python
+    async with LocalEdge(artifact=SAMPLE_ARTIFACT_PATH) as edge:
+        options = edge.client_options(decisioning_method="on-device")
+        async with AsyncTargetClient.create(options) as client:
             ...
-
-    To test on-device decisioning, serve an artifact and let the client download it::
-
-        async with LocalEdge(artifact=SAMPLE_ARTIFACT_PATH) as edge:
-            options = edge.client_options(decisioning_method="on-device")
-            async with AsyncTargetClient.create(options) as client:
-                ...
+    ```
 
     It answers from offers or from a rules artifact:
 

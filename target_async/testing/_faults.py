@@ -72,13 +72,16 @@ def _check_fault(fault: Fault) -> None:
 class Fault:
     """One fault rule. Compared by identity: the same rule added twice is two rules.
 
-    Examples::
+    Examples:
 
-        Fault(kind="status", status_code=503, retry_after=2, fraction=0.5)
-        Fault(kind="latency", delay=0.2, path="/rest/v1/delivery")
-        Fault(kind="reset", times=1)   # only the first matching request
-        Fault(kind="non_json", host="mboxedge28.tt.omtrdc.net")
-        Fault(kind="status", status_code=500, route="artifact")   # every artifact download
+    ```python
+    Fault(kind="status", status_code=503, retry_after=2, fraction=0.5)
+    Fault(kind="latency", delay=0.2, path="/rest/v1/delivery")
+    Fault(kind="reset", times=1)   # only the first matching request
+    Fault(kind="non_json", host="mboxedge28.tt.omtrdc.net")
+    Fault(kind="status", status_code=500, route="artifact")   # every artifact download
+    ```
+
     """
 
     kind: FaultKind = attrs.field(validator=_check_kind)
