@@ -483,6 +483,11 @@ async def _serve(edge: LocalEdge, description: str) -> None:
             base = f"/{edge.client}/{edge.environment}/v1"
             print(f"  GET  {base}/rules.json and {base}/rules.bin (also under /{{property}}/)")
         print("  GET  /v1/geo")
+        # Not server_domain: a returning visitor's mboxedge<N> host would leave the edge.
+        print(
+            "Point an application at it with "
+            f'transport=EdgeTransport("{edge.host}", {edge.port}) (from target_async.testing)'
+        )
         print("Requests are logged below; Ctrl-C stops.", flush=True)
         try:
             while True:

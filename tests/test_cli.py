@@ -307,6 +307,8 @@ def test_edge_serve_runs_until_interrupted(
         banner = process.stdout.readline()
         assert banner.startswith("Local Target edge listening on http://127.0.0.1:"), banner
         url = banner.split()[5]
+        port = url.rsplit(":", 1)[1]
+        banner_lines = [process.stdout.readline() for _ in range(6)]
         artifact = httpx.get(f"{url}/demo/production/v1/rules.json")
         answer = httpx.post(
             f"{url}/rest/v1/delivery?imsOrgId=o&sessionId=s",
@@ -323,6 +325,8 @@ def test_edge_serve_runs_until_interrupted(
     assert process.returncode == 0, err
     assert "GET /demo/production/v1/rules.json -> 200 (Host: 127.0.0.1:" in out
     assert "POST /rest/v1/delivery -> 200" in out
+    how_to_point = f'transport=EdgeTransport("127.0.0.1", {port}) (from target_async.testing)'
+    assert any(how_to_point in line for line in banner_lines), banner_lines
     assert out.rstrip().endswith("Local edge stopped.")
 
     assert fails(missing, 2, "cannot read artifact")
