@@ -7,8 +7,10 @@ artifact the engine cannot use), 2 bad usage or input (options, files, mbox name
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
+import os
 import signal
 import sys
 from collections.abc import Mapping, Sequence
@@ -24,6 +26,7 @@ from ._client import AsyncTargetClient
 from ._exceptions import TargetError
 from ._option_types import ClientOptions, DecisioningMethodOption
 from ._transport import read_limited
+from ._version import __version__
 from .decisioning import compile_artifact
 from .decisioning._obfuscation import deobfuscate
 from .testing import (
@@ -38,6 +41,8 @@ PROG = "target-async"
 SAMPLE = "sample"
 _EXIT_FAILED = 1
 _EXIT_USAGE = 2
+# What a shell reports for a command ended by SIGPIPE: `... | head` closed the pipe.
+_EXIT_BROKEN_PIPE = 128 + 13
 
 
 class _UsageError(Exception):
@@ -263,20 +268,39 @@ def _cmd_artifact_inspect(args: argparse.Namespace) -> int:
 # -- artifact fetch ----------------------------------------------------------------------
 
 
-async def _download(url: str, timeout_seconds: float) -> tuple[bytes, httpx.Headers]:
+async def _download(url: str, timeout_ms: float) -> tuple[bytes, httpx.Headers]:
+    # Said before waiting: a slow server must not leave the terminal silent (stderr: stdout
+    # may be the artifact).
+    print(f"Downloading {url} (waiting up to {timeout_ms:g} ms)", file=sys.stderr, flush=True)
     try:
         async with (
-            httpx.AsyncClient(timeout=timeout_seconds, headers={"Accept-Encoding": "gzip, deflate"}) as http,
+            httpx.AsyncClient(timeout=timeout_ms / 1000, headers={"Accept-Encoding": "gzip, deflate"}) as http,
             http.stream("GET", url) as response,
         ):
             # Within MAX_RESPONSE_BYTES, decompressed too (ResponseDecodingError beyond).
             content = await read_limited(response)
+    except httpx.TimeoutException:
+        raise _Failure(
+            f"cannot download {url}: no answer within {timeout_ms:g} ms (--timeout)"
+        ) from None
     except httpx.HTTPError as error:
-        raise _Failure(f"cannot download {url}: {error or type(error).__name__}") from None
+        # Some httpx errors have an empty message: the class name is the reason then.
+        raise _Failure(f"cannot download {url}: {str(error) or type(error).__name__}") from None
     if response.status_code != 200:
         text = content[:200].decode("utf-8", errors="replace")
         raise _Failure(f"cannot download {url}: HTTP {response.status_code} {text}".rstrip())
     return content, response.headers
+
+
+def _checked_url(url: str) -> httpx.URL:
+    try:
+        parsed = httpx.URL(url)
+        port = parsed.port
+    except httpx.InvalidURL as error:
+        raise _UsageError(f"not a valid URL: {url!r} ({error})") from None
+    if parsed.scheme not in ("http", "https") or not parsed.host or not (port is None or 0 < port < 65536):
+        raise _UsageError(f"not an http(s) URL with a host and a valid port: {url!r}")
+    return parsed
 
 
 def _cmd_artifact_fetch(args: argparse.Namespace) -> int:
@@ -288,17 +312,10 @@ def _cmd_artifact_fetch(args: argparse.Namespace) -> int:
         property_token=args.property_token,
         obfuscated=args.binary,
     )
-    try:
-        parsed = httpx.URL(url)
-        port = parsed.port
-    except httpx.InvalidURL as error:
-        raise _UsageError(f"not a valid URL: {url!r} ({error})") from None
-    if parsed.scheme not in ("http", "https") or not parsed.host or not (port is None or 0 < port < 65536):
-        raise _UsageError(f"not an http(s) URL with a host and a valid port: {url!r}")
-    obfuscated = parsed.path.lower().endswith(".bin")
+    obfuscated = _checked_url(url).path.lower().endswith(".bin")
     if obfuscated and not args.organization_id:
         raise _UsageError(f"{url} is obfuscated (rules.bin): give --organization-id")
-    content, headers = anyio.run(_download, url, args.timeout / 1000)
+    content, headers = anyio.run(_download, url, args.timeout)
     raw = _parse_artifact_bytes(content, url, obfuscated=obfuscated, organization_id=args.organization_id)
     data = json.dumps(raw, indent=2).encode() + b"\n" if obfuscated else content
     etag = headers.get("etag", "none")
@@ -379,10 +396,38 @@ async def _get_offers(options: ClientOptions, request: dict[str, Any]) -> Any:
         return await client.get_offers({"request": request})
 
 
+def _download_bytes(url: str, timeout_ms: float) -> bytes:
+    content, _ = anyio.run(_download, url, timeout_ms)
+    return content
+
+
+def _is_url(value: str) -> bool:
+    return value.startswith(("http://", "https://"))
+
+
+def _load_artifact(value: str, organization_id: str | None, timeout_ms: float) -> dict[str, Any]:
+    """The artifact at a URL, in a file, or the bundled sample."""
+    if not _is_url(value):
+        return _read_artifact(value, organization_id)
+    obfuscated = _checked_url(value).path.lower().endswith(".bin")
+    if obfuscated and not organization_id:
+        raise _UsageError(f"{value} is obfuscated (rules.bin): give --organization-id")
+    content = _download_bytes(value, timeout_ms)
+    return _parse_artifact_bytes(
+        content, value, obfuscated=obfuscated, organization_id=organization_id
+    )
+
+
 async def _offers_from_artifact(
-    raw: dict[str, Any], method: DecisioningMethodOption, request: dict[str, Any], timeout_ms: float
+    raw: dict[str, Any],
+    method: DecisioningMethodOption,
+    request: dict[str, Any],
+    timeout_ms: float,
+    organization: str | None,
 ) -> Any:
     client, organization_id = _edge_identity(raw)
+    # The organization that the key of a rules.bin names is the one the edge plays.
+    organization_id = organization or organization_id
     async with LocalEdge(artifact=raw, client=client, organization_id=organization_id) as edge:
         options = edge.client_options(decisioning_method=method, timeout=timeout_ms)
         if method != "server-side":
@@ -427,14 +472,24 @@ def _cmd_offers(args: argparse.Namespace) -> int:
     method = _decisioning_method(args)
     request = _offers_request(args)
     if args.artifact is not None:
-        if args.client or args.organization_id:
-            raise _UsageError("give either --artifact or --client/--organization-id, not both")
-        raw = _read_artifact(args.artifact)
+        if args.client:
+            raise _UsageError(
+                "--artifact and --client do not go together: --artifact (with --organization-id "
+                "for a rules.bin) decides on a local edge; --client and --organization-id ask "
+                "Adobe's edge"
+            )
+        raw = _load_artifact(args.artifact, args.organization_id, args.timeout)
         _check_known_mboxes(raw, args.mbox)
-        result = anyio.run(_offers_from_artifact, raw, method, request, args.timeout)
+        result = anyio.run(
+            _offers_from_artifact, raw, method, request, args.timeout, args.organization_id
+        )
     else:
         if not args.client or not args.organization_id:
-            raise _UsageError("give --artifact PATH, or --client and --organization-id")
+            raise _UsageError(
+                "give --artifact (a rules.json or rules.bin file or URL, or 'sample'; "
+                "--organization-id too for a rules.bin), or --client and --organization-id "
+                "for Adobe's edge"
+            )
         options: ClientOptions = {
             "client": args.client,
             "organization_id": args.organization_id,
@@ -463,10 +518,61 @@ def _cmd_offers(args: argparse.Namespace) -> int:
 # -- edge serve ----------------------------------------------------------------------------
 
 
+_LISTED = 8  # names listed per part of a logged request; the rest are counted
+
+
+def _printable(value: Any, limit: int = 40) -> str:
+    """A value a client sent, safe to print: control characters replaced, length capped."""
+    text = "".join(char if char.isprintable() else "?" for char in str(value))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _names_sent(items: Any) -> str:
+    names = [
+        _printable(item.get("name")) if isinstance(item, dict) and "name" in item else "(all)"
+        for item in (items if isinstance(items, list) else [])
+    ]
+    shown = ", ".join(names[:_LISTED])
+    return shown + (f" and {len(names) - _LISTED} more" if len(names) > _LISTED else "")
+
+
+def _describe_delivery(body: Any) -> str:
+    """What a Delivery request asked: offers for which mboxes and views, which notifications,
+    and for which visitor (a short hash of its tntId: tells visitors apart, reveals nothing)."""
+    if not isinstance(body, dict):
+        return "not a JSON object"
+    parts = []
+    for section in ("execute", "prefetch"):
+        asked = _object(body.get(section))
+        if asked.get("mboxes"):
+            parts.append(f"{section} mboxes {_names_sent(asked['mboxes'])}")
+        if asked.get("views"):
+            parts.append(f"{section} views {_names_sent(asked['views'])}")
+        if "pageLoad" in asked:
+            parts.append(f"{section} pageLoad")
+    notifications = body.get("notifications")
+    if isinstance(notifications, list) and notifications:
+        kinds: dict[str, int] = {}
+        for notification in notifications:
+            kind = _printable(_object(notification).get("type", "?"), 20)
+            kinds[kind] = kinds.get(kind, 0) + 1
+        parts.append("notifications " + ", ".join(f"{kind} x{n}" for kind, n in kinds.items()))
+    tnt_id = _object(body.get("id")).get("tntId")
+    if isinstance(tnt_id, str) and tnt_id:
+        digest = hashlib.sha256(tnt_id.encode("utf-8", "replace")).hexdigest()[:8]
+        parts.append(f"visitor #{digest}")
+    else:
+        parts.append("new visitor")
+    return "; ".join(parts)
+
+
 def _log_requests(edge: LocalEdge) -> None:
     for request in edge.requests:
         status = "reset" if request.status is None else request.status
-        print(f"{request.method} {request.path} -> {status} (Host: {request.host})")
+        line = f"{request.method} {request.path} -> {status} (Host: {_printable(request.host)})"
+        if request.route == "delivery":
+            line += f": {_describe_delivery(request.json)}"
+        print(line)
     # A long-running server must not keep every request it ever received.
     edge.clear()
     sys.stdout.flush()
@@ -589,6 +695,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Adobe Target Delivery API tools: a local edge, decisions, artifacts.",
         epilog="Exit codes: 0 success, 1 the command failed, 2 bad usage or input.",
     )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     artifact_help = "rules artifact: a rules.json or rules.bin file, or 'sample' (bundled)"
 
@@ -629,9 +736,9 @@ def _parser() -> argparse.ArgumentParser:
     offers = commands.add_parser(
         "offers",
         help="decide mboxes and print the offers",
-        description="Decide mboxes (execute) and print the offers. With --artifact, a local "
-        "edge serving the artifact is started and asked; with --client and "
-        "--organization-id, Adobe's edge is.",
+        description="Decide mboxes (execute) and print the offers. With --artifact (and "
+        "--organization-id for an obfuscated rules.bin), a local edge serving the artifact is "
+        "started and asked; with --client and --organization-id, Adobe's edge is.",
     )
     offers.add_argument(
         "--mbox", action="append", required=True, metavar="NAME", help="mbox (repeatable)"
@@ -639,9 +746,15 @@ def _parser() -> argparse.ArgumentParser:
     method = offers.add_mutually_exclusive_group()
     method.add_argument("--on-device", action="store_true", help="decide on-device")
     method.add_argument("--hybrid", action="store_true", help="decide on-device when possible")
-    offers.add_argument("--artifact", metavar="PATH", help=artifact_help)
-    offers.add_argument("--client", help="client code (Adobe's edge)")
-    offers.add_argument("--organization-id", help="IMS organization id (Adobe's edge)")
+    offers.add_argument(
+        "--artifact", metavar="PATH_OR_URL", help=f"{artifact_help}, or its URL"
+    )
+    offers.add_argument("--client", help="client code (Adobe's edge; not with --artifact)")
+    offers.add_argument(
+        "--organization-id",
+        help="IMS organization id: with --client for Adobe's edge, or the key of a rules.bin "
+        "--artifact",
+    )
     offers.add_argument(
         "--param", action="append", default=[], metavar="NAME=VALUE", help="mbox parameter"
     )
@@ -686,6 +799,19 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        code = _run(argv)
+        sys.stdout.flush()  # here, where a closed pipe is handled, not at exit
+    except BrokenPipeError:
+        # The reader went away (`... | head`): end quietly, as a command killed by SIGPIPE does.
+        # Python flushes stdout again at exit, so it goes to devnull first (Python's signal docs).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return _EXIT_BROKEN_PIPE
+    return code
+
+
+def _run(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     try:
         code: int = args.run(args)

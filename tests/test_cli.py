@@ -18,10 +18,11 @@ from typing import Any
 import httpx
 import pytest
 
+from target_async import __version__
 from target_async._demo_tour import run_tour
 from target_async.cli import main
 from target_async.decisioning._obfuscation import deobfuscate
-from target_async.testing import SAMPLE_ARTIFACT_PATH, SAMPLE_OFFERS_PATH, LocalEdge
+from target_async.testing import SAMPLE_ARTIFACT_PATH, SAMPLE_OFFERS_PATH, Fault, LocalEdge
 
 CONFORMANCE = Path(__file__).resolve().parents[1].parent / "shared" / "conformance"
 REFERENCE_BIN = str(CONFORMANCE / "obfuscated" / "rules.bin")
@@ -222,7 +223,7 @@ def test_offers_rejects_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[
         ["offers", "--mbox", "a"],
     )
     assert fails(unknown, 2, "unknown mbox 'nope': the artifact knows checkout-promo")
-    assert fails(neither, 2, "give --artifact PATH, or --client and --organization-id")
+    assert fails(neither, 2, "give --artifact (a rules.json or rules.bin file or URL, or 'sample'")
 
     missing = ["offers", "--artifact", str(tmp_path / "x.json"), "--mbox", "a"]
     assert fails_in_process(missing, capsys, "cannot read artifact")
@@ -232,7 +233,9 @@ def test_offers_rejects_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[
 
     assert fails_in_process(["offers", "--mbox", "a", "--client", "acme"], capsys, "--organization")
     assert fails_in_process(
-        ["offers", "--artifact", "sample", "--client", "acme", "--mbox", "a"], capsys, "not both"
+        ["offers", "--artifact", "sample", "--client", "acme", "--mbox", "a"],
+        capsys,
+        "--artifact and --client do not go together",
     )
     assert fails_in_process(
         ["offers", "--artifact", "sample", "--mbox", "hero-banner", "--param", "gold"],
@@ -274,7 +277,9 @@ def test_fetch_reports_failures(
         ["artifact", "fetch", "--location", closed_url],
     )
     assert fails(missing, 1, "HTTP 404")
-    assert fails(closed, 1, f"cannot download {closed_url}")
+    assert fails(closed, 1, f"cannot download {closed_url}: ")
+    assert f"Downloading {closed_url} (waiting up to 10000 ms)" in closed.stderr
+    assert not closed.stderr.rstrip().endswith(":"), closed.stderr  # the reason is given
     assert fails_in_process(["artifact", "fetch"], capsys, "give --client")
     assert fails_in_process(
         ["artifact", "fetch", "--client", "acme", "--binary"], capsys, "give --organization-id"
@@ -468,3 +473,125 @@ def test_artifact_fetch_refuses_an_invalid_location(location: str, capsys: pytes
     assert main(["artifact", "fetch", "--location", location]) == 2
     err = capsys.readouterr().err
     assert "URL" in err and "Traceback" not in err
+
+
+# -- release polish: version, artifacts for offers, closed pipes, slow downloads, request logs ------
+
+
+def test_version() -> None:
+    script = Path(sys.executable).with_name("target-async")
+    module, entry_point = (
+        subprocess.run(command, capture_output=True, text=True, timeout=60)
+        for command in ([*COMMAND, "--version"], [str(script), "--version"])
+    )
+    for result in (module, entry_point):
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == f"target-async {__version__}\n"
+
+
+def test_offers_decides_from_a_rules_bin_and_from_urls(edge: LocalEdge, tmp_path: Path) -> None:
+    organization = edge.organization_id  # the key the edge obfuscates its rules.bin with
+    rules_bin = tmp_path / "rules.bin"
+    rules_bin.write_bytes(httpx.get(f"{edge.url}/demo/production/v1/rules.bin").content)
+    decide = ["--mbox", "hero-banner", "--on-device", "--tnt-id", "visitor-1"]
+    from_bin, from_json_url, from_bin_url, no_key = run(
+        ["offers", "--artifact", str(rules_bin), "--organization-id", organization, *decide],
+        ["offers", "--artifact", f"{edge.url}/demo/production/v1/rules.json", *decide],
+        [
+            "offers",
+            "--artifact",
+            f"{edge.url}/demo/production/v1/rules.bin",
+            "--organization-id",
+            edge.organization_id,
+            *decide,
+        ],
+        ["offers", "--artifact", str(rules_bin), *decide],
+    )
+    expected = run(["offers", "--artifact", "sample", *decide])[0]
+    assert expected.returncode == 0, expected.stderr
+    assert "Homepage hero A/B test" in expected.stdout
+    for result in (from_bin, from_json_url, from_bin_url):
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == expected.stdout
+    assert fails(no_key, 2, "is obfuscated (rules.bin): give --organization-id")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["artifact", "inspect", "sample"],
+        ["artifact", "inspect", "sample", "--json"],
+        ["offers", "--artifact", "sample", "--mbox", "hero-banner", "--json"],
+    ],
+    ids=["inspect", "inspect-json", "offers-json"],
+)
+def test_a_closed_pipe_ends_quietly(command: list[str]) -> None:
+    # `target-async ... | head -1` once head has exited: the reading end is closed.
+    process = subprocess.Popen(
+        [*COMMAND, *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None
+    process.stdout.close()
+    _, err = process.communicate(timeout=60)
+    assert err == ""
+    assert process.returncode == 141
+
+
+def test_fetch_from_a_server_that_does_not_answer_says_so() -> None:
+    with LocalEdge.run_in_thread(artifact=SAMPLE_ARTIFACT_PATH) as slow:
+        slow.faults.add(Fault(kind="latency", delay=30, route="artifact"))
+        url = f"{slow.url}/demo/production/v1/rules.json"
+        result = run(["artifact", "fetch", "--location", url, "--timeout", "300"])[0]
+        slow.faults.clear()
+    assert fails(result, 1, f"cannot download {url}: no answer within 300 ms (--timeout)")
+    assert result.stderr.startswith(f"Downloading {url} (waiting up to 300 ms)\n")
+
+
+def test_edge_serve_logs_what_each_request_asked() -> None:
+    process = subprocess.Popen(
+        [*COMMAND, "edge", "serve", "--artifact", "sample"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().split()[5]
+        delivery = f"{url}/rest/v1/delivery?imsOrgId=o&sessionId=s"
+        context = {"channel": "web"}
+        httpx.post(
+            delivery,
+            json={
+                "context": context,
+                "execute": {"mboxes": [{"name": "hero-banner"}, {"name": "checkout-promo"}]},
+                "prefetch": {"views": [{"name": "home"}]},
+            },
+        )
+        httpx.post(
+            delivery,
+            json={
+                "context": context,
+                "id": {"tntId": "secret-visitor.35_0"},
+                "notifications": [
+                    {"id": "1", "type": "display", "timestamp": 1, "mbox": {"name": "hero-banner"}},
+                    {"id": "2", "type": "display", "timestamp": 1, "mbox": {"name": "hero-banner"}},
+                    {"id": "3", "type": "click", "timestamp": 1, "mbox": {"name": "checkout-promo"}},
+                ],
+            },
+        )
+        httpx.post(delivery, json={"context": context, "execute": {"mboxes": [{"name": "a\x1b[2Jb"}]}})
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=10)
+    assert process.returncode == 0, err
+    assert (
+        "POST /rest/v1/delivery -> 200 (Host: 127.0.0.1:"
+        in out
+    )
+    assert "execute mboxes hero-banner, checkout-promo; prefetch views home; new visitor\n" in out
+    assert "notifications display x2, click x1; visitor #" in out
+    # The visitor is told apart by a hash, never shown; a client's control characters are not
+    # sent to the terminal.
+    assert "secret-visitor" not in out
+    assert "\x1b" not in out and "execute mboxes a?[2Jb; new visitor" in out
