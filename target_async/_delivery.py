@@ -59,7 +59,9 @@ __all__ = [
 _CHANNELS = frozenset({"web", "mobile"})
 _NOTIFICATION_TYPES = frozenset({"click", "display"})
 # The Delivery API's rule: 1-128 printable characters except space, "?" and "/".
-_SESSION_ID = re.compile(r"[^\x00-\x20\x7f-\x9f?/]{1,128}")
+# Lone surrogates too: they cannot be encoded into the URL's sessionId or the cookie.
+_SESSION_ID = re.compile(r"[^\x00-\x20\x7f-\x9f?/\ud800-\udfff]{1,128}")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _ANALYTICS_DEFAULT_LOGGING = "server_side"
 # Parts of a rejected request in log lines: bounded in depth and length, whatever was sent.
 _LOG_REPR = reprlib.Repr()
@@ -262,7 +264,7 @@ def _validated(
     else:
         raise TargetValidationError("session_id must be 1-128 printable characters without space, '?' or '/'")
 
-    if device and device.value:
+    if device and device.value and _SURROGATE.search(device.value) is None:  # else a malformed entry, ignored
         visitor_id: dict[str, Any] = dict(get("id") or ())  # the caller's dict stays as it was
         if not visitor_id.get("tntId"):
             visitor_id["tntId"] = device.value

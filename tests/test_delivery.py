@@ -107,9 +107,17 @@ def test_request_tnt_id_and_request_id_win_over_generated_values() -> None:
 
 def test_session_id_option_is_used_without_cookie_and_checked() -> None:
     assert prepare(SEED_REQUEST, session_id="abc").session_id == "abc"
-    for bad in ["has space", "a/b", "a?b", "x" * 129]:
+    for bad in ["has space", "a/b", "a?b", "x" * 129, "x\ud800"]:  # a lone surrogate cannot go in a URL
         with pytest.raises(TargetValidationError, match="session_id"):
             prepare(SEED_REQUEST, session_id=bad)
+
+
+def test_a_cookie_device_id_with_a_lone_surrogate_is_ignored() -> None:
+    # It could not be sent as JSON (nor put back into the visitor's cookie): a malformed entry.
+    prepared = prepare(SEED_REQUEST, target_cookie="session#s-1#9999999999|PC#t\ud800.28_0#9999999999")
+    assert prepared.session_id == "s-1"
+    assert "tntId" not in prepared.body.get("id", {})
+    assert prepared.host == "acme.tt.omtrdc.net"
 
 
 def test_location_hint_routes_to_the_cluster_when_no_tnt_id() -> None:
